@@ -1,0 +1,117 @@
+"""The LightningModule: MSE training of a CAE on one task, metrics, TensorBoard image grids.
+
+Built from plain values only (widths, kernel_size, block, task name, optimizer dict), so
+AutoEncoder.load_from_checkpoint(path) rebuilds it with nothing else.
+"""
+
+import math
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
+from torchmetrics import MeanMetric, MeanSquaredError
+from torchmetrics.image import PeakSignalNoiseRatio
+
+from autoenc import UserError
+from autoenc.model import CAE
+from autoenc.tasks import get_task
+
+GRID_IMAGES = 8
+
+
+def to_unit_rgb(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1], as the study scales pixels."""
+    return batch.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+
+
+class AutoEncoder(L.LightningModule):
+    def __init__(self, widths: Sequence[int] = (8, 12, 16), kernel_size: int = 3, block: str = "single",
+                 task: str = "reconstruct", optimizer: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.task = get_task(task)
+        self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
+        self.train_mse = MeanMetric()
+        self.val_mse, self.test_mse, self.test_mse_rgb = MeanSquaredError(), MeanSquaredError(), MeanSquaredError()
+        # Per-image PSNR, averaged; RGB clamped to the displayable [0, 1].
+        self.test_psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean")
+        self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
+        self._grid: tuple[torch.Tensor, ...] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _run(self, batch: torch.Tensor):
+        rgb = to_unit_rgb(batch)
+        x, y = self.task.split(rgb)
+        return rgb, x, y, self(x)
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        _, _, y, pred = self._run(batch)
+        loss = F.mse_loss(pred, y)
+        self.train_mse.update(loss.detach(), weight=y.numel())  # stays on the device: no sync
+        return loss
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        rgb, x, y, pred = self._run(batch)
+        self.val_mse.update(pred.flatten(), y.flatten())  # flatten: the batch is channels-last
+        if batch_idx == 0:
+            n = GRID_IMAGES
+            self._grid = (self.task.input_to_rgb(x[:n]), self.task.to_rgb(x[:n], pred[:n]), rgb[:n])
+
+    def test_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        rgb, x, y, pred = self._run(batch)
+        pred_rgb = self.task.to_rgb(x, pred)
+        self.test_mse.update(pred.flatten(), y.flatten())
+        self.test_mse_rgb.update(pred_rgb.flatten(), rgb.flatten())
+        self.test_psnr.update((pred_rgb.clamp(-1, 1) + 1).contiguous() / 2, (rgb + 1).contiguous() / 2)
+
+    def on_train_epoch_end(self) -> None:
+        mse = self._epoch_metric("train", self.train_mse)
+        if not math.isfinite(mse):
+            lr = (self.hparams.optimizer or {}).get("lr")
+            raise UserError(
+                f"training diverged: train/mse is {mse} in epoch {self.current_epoch} "
+                f"(learning rate {lr} too high?); no result written"
+            )
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            self.val_mse.reset()
+            return
+        self._epoch_metric("val", self.val_mse)
+        if self._grid is not None and isinstance(self.logger, TensorBoardLogger):
+            from torchvision.utils import make_grid
+
+            grid = make_grid(torch.cat(self._grid).float().clamp(-1, 1), nrow=GRID_IMAGES, normalize=True,
+                             value_range=(-1, 1))
+            self.logger.experiment.add_image("val/input_prediction_target", grid, self.current_epoch)
+        self._grid = None
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/mse", self.test_mse.compute())
+        self.log("test/mse_rgb", self.test_mse_rgb.compute())
+        self.log("test/psnr", self.test_psnr.compute())
+        for m in (self.test_mse, self.test_mse_rgb, self.test_psnr):
+            m.reset()
+
+    def _epoch_metric(self, stage: str, metric) -> float:
+        value = metric.compute()
+        metric.reset()
+        self.log(f"{stage}/mse", value, prog_bar=True)
+        self.history[f"{stage}_mse"].append(value.item())  # one host sync per epoch
+        return self.history[f"{stage}_mse"][-1]
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return instantiate(self.hparams.optimizer or {"_target_": "torch.optim.Adam", "_partial_": True})(
+            self.parameters()
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["history"] = self.history
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.history = checkpoint.get("history", {"train_mse": [], "val_mse": []})

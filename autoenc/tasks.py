@@ -1,0 +1,52 @@
+"""The colour-space tasks (conf/task): how to make (input, target) from RGB, and how to
+turn a prediction back into RGB. RGB is in [-1, 1] as in the study; colour maths by kornia.
+
+YUV is kornia's (BT.470 M/PAL) applied to the [-1, 1] RGB. The transform is linear, so
+Y lies in [-1, 1] and U, V are twice kornia's [0, 1]-scale values: the study's scale.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from kornia.color import rgb_to_grayscale, rgb_to_yuv, yuv_to_rgb
+
+from autoenc import UserError
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    in_channels: int
+    out_channels: int
+
+    def split(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """RGB batch (N, 3, H, W) in [-1, 1] -> (network input, target) in task space."""
+        if self.name == "reconstruct":
+            return rgb, rgb
+        if self.name == "gray2rgb":
+            return rgb_to_grayscale(rgb), rgb
+        yuv = rgb_to_yuv(rgb)
+        return yuv[:, :1], yuv[:, 1:]
+
+    def to_rgb(self, inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+        """Network input and output (or target) -> RGB in [-1, 1]."""
+        if self.name == "y2uv":
+            return yuv_to_rgb(torch.cat([inputs, outputs], dim=1))
+        return outputs
+
+    def input_to_rgb(self, inputs: torch.Tensor) -> torch.Tensor:
+        """What the network saw, as an RGB picture (gray inputs repeated on 3 channels)."""
+        return inputs if inputs.shape[1] == 3 else inputs.expand(-1, 3, -1, -1)
+
+
+TASKS = {
+    "reconstruct": Task("reconstruct", 3, 3),
+    "gray2rgb": Task("gray2rgb", 1, 3),
+    "y2uv": Task("y2uv", 1, 2),
+}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise UserError(f"task={name!r} is unknown; valid tasks: {', '.join(TASKS)}")
+    return TASKS[name]
