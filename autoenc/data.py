@@ -84,8 +84,16 @@ def load_cifar10(root: str | os.PathLike, download: bool) -> tuple[np.ndarray, i
 # --- photos: offline tiles of scikit-image's colour photos -----------------------------
 
 PHOTO_SCALES = (1.0, 0.75, 0.5, 0.25)
-PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
-               "immunohistochemistry", "retina", "stereo_motorcycle")
+PHOTO_NAMES = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "stereo_motorcycle",
+)
 
 
 @functools.cache
@@ -195,9 +203,17 @@ class Batches:
 class ImageDataModule(L.LightningDataModule):
     """One of the sources, split once (seeded), served as uint8 batches."""
 
-    def __init__(self, name: str = "photos", root: str | None = None, batch_size: int = 64,
-                 split: str = "study", split_seed: int = 0, download: bool = True,
-                 on_error: str = "skip", seed: int = 0):
+    def __init__(
+        self,
+        name: str = "photos",
+        root: str | None = None,
+        batch_size: int = 64,
+        split: str = "study",
+        split_seed: int = 0,
+        download: bool = True,
+        on_error: str = "skip",
+        seed: int = 0,
+    ):
         super().__init__()
         if name not in SOURCES:
             raise UserError(f"dataset={name!r} is unknown; valid datasets: {', '.join(SOURCES)}")

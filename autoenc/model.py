@@ -7,6 +7,7 @@ activation) to the task's output channels.
 """
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -46,10 +47,10 @@ class CAE(nn.Module):
         widths = [int(w) for w in widths]
         convs = BLOCKS[block]
         enc: list[nn.Module] = _stage(in_channels, widths[0], kernel_size, convs)
-        for prev, w in zip(widths, widths[1:]):
+        for prev, w in pairwise(widths):
             enc += [nn.MaxPool2d(2), *_stage(prev, w, kernel_size, convs)]
         dec: list[nn.Module] = []
-        for prev, w in zip(widths[:0:-1], widths[-2:0:-1]):
+        for prev, w in pairwise(widths[:0:-1]):
             dec += [nn.Upsample(scale_factor=2, mode="nearest"), *_stage(prev, w, kernel_size, convs)]
         dec += [
             nn.Upsample(scale_factor=2, mode="nearest"),

@@ -28,8 +28,14 @@ def to_unit_rgb(batch: torch.Tensor) -> torch.Tensor:
 
 
 class AutoEncoder(L.LightningModule):
-    def __init__(self, widths: Sequence[int] = (8, 12, 16), kernel_size: int = 3, block: str = "single",
-                 task: str = "reconstruct", optimizer: dict | None = None):
+    def __init__(
+        self,
+        widths: Sequence[int] = (8, 12, 16),
+        kernel_size: int = 3,
+        block: str = "single",
+        task: str = "reconstruct",
+        optimizer: dict | None = None,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.task = get_task(task)
@@ -86,8 +92,9 @@ class AutoEncoder(L.LightningModule):
         if self._grid is not None and isinstance(self.logger, TensorBoardLogger):
             from torchvision.utils import make_grid
 
-            grid = make_grid(torch.cat(self._grid).float().clamp(-1, 1), nrow=GRID_IMAGES, normalize=True,
-                             value_range=(-1, 1))
+            grid = make_grid(
+                torch.cat(self._grid).float().clamp(-1, 1), nrow=GRID_IMAGES, normalize=True, value_range=(-1, 1)
+            )
             self.logger.experiment.add_image("val/input_prediction_target", grid, self.current_epoch)
         self._grid = None
 

@@ -45,17 +45,28 @@ def train(cfg: DictConfig) -> dict:
     data = ImageDataModule(**OmegaConf.to_container(cfg.dataset, resolve=True), seed=cfg.seed)
     data.setup()
     model = AutoEncoder(
-        widths=list(cfg.arch.widths), kernel_size=cfg.arch.kernel_size, block=cfg.arch.block,
-        task=cfg.task.name, optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        widths=list(cfg.arch.widths),
+        kernel_size=cfg.arch.kernel_size,
+        block=cfg.arch.block,
+        task=cfg.task.name,
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
     )
     latent_shape = model.net.latent_shape()
     params = sum(p.numel() for p in model.parameters())
-    print(f"autoenc: arch {cfg.arch.name} {list(cfg.arch.widths)} k{cfg.arch.kernel_size} {cfg.arch.block}, "
-          f"task {cfg.task.name}, latent {'x'.join(map(str, latent_shape))} = {math.prod(latent_shape)}, "
-          f"{params:,} params; {cfg.dataset.name} {data.sizes()}; output {out}")
+    print(
+        f"autoenc: arch {cfg.arch.name} {list(cfg.arch.widths)} k{cfg.arch.kernel_size} {cfg.arch.block}, "
+        f"task {cfg.task.name}, latent {'x'.join(map(str, latent_shape))} = {math.prod(latent_shape)}, "
+        f"{params:,} params; {cfg.dataset.name} {data.sizes()}; output {out}"
+    )
 
-    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
-                                 save_last=True, auto_insert_metric_name=False)
+    checkpoint = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best",
+        monitor="val/mse",
+        mode="min",
+        save_last=True,
+        auto_insert_metric_name=False,
+    )
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)
     trainer = L.Trainer(**cfg.trainer, logger=logger, callbacks=[checkpoint], default_root_dir=out)
     start = time.perf_counter()
@@ -67,19 +78,35 @@ def train(cfg: DictConfig) -> dict:
     test = trainer.test(model, datamodule=data, ckpt_path="best", verbose=False)[0]
 
     metrics = {
-        "arch": cfg.arch.name, "widths": list(cfg.arch.widths), "kernel_size": cfg.arch.kernel_size,
-        "block": cfg.arch.block, "task": cfg.task.name, "dataset": cfg.dataset.name, "seed": cfg.seed,
-        "epochs": len(history["train_mse"]), "batch_size": cfg.dataset.batch_size,
-        "optimizer": cfg.optimizer._target_.rsplit(".", 1)[-1], "lr": cfg.optimizer.lr,
-        "split": cfg.dataset.split, "sizes": data.sizes(),
-        "latent_size": math.prod(latent_shape), "latent_shape": list(latent_shape), "params": params,
-        "test_mse": test["test/mse"], "test_mse_rgb": test["test/mse_rgb"], "test_psnr": test["test/psnr"],
-        "best_val_mse": checkpoint.best_model_score.item(), "train_seconds": round(train_seconds, 2),
-        "device": str(trainer.strategy.root_device), "precision": str(trainer.precision),
+        "arch": cfg.arch.name,
+        "widths": list(cfg.arch.widths),
+        "kernel_size": cfg.arch.kernel_size,
+        "block": cfg.arch.block,
+        "task": cfg.task.name,
+        "dataset": cfg.dataset.name,
+        "seed": cfg.seed,
+        "epochs": len(history["train_mse"]),
+        "batch_size": cfg.dataset.batch_size,
+        "optimizer": cfg.optimizer._target_.rsplit(".", 1)[-1],
+        "lr": cfg.optimizer.lr,
+        "split": cfg.dataset.split,
+        "sizes": data.sizes(),
+        "latent_size": math.prod(latent_shape),
+        "latent_shape": list(latent_shape),
+        "params": params,
+        "test_mse": test["test/mse"],
+        "test_mse_rgb": test["test/mse_rgb"],
+        "test_psnr": test["test/psnr"],
+        "best_val_mse": checkpoint.best_model_score.item(),
+        "train_seconds": round(train_seconds, 2),
+        "device": str(trainer.strategy.root_device),
+        "precision": str(trainer.precision),
         "best_checkpoint": os.path.relpath(checkpoint.best_model_path, out),
         "history": history,
     }
     write_json(out / "metrics.json", metrics)
-    print(f"autoenc: test mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
-          f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}")
+    print(
+        f"autoenc: test mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
+        f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
+    )
     return metrics
