@@ -40,7 +40,7 @@ class AutoEncoder(L.LightningModule):
         self.save_hyperparameters()
         self.task = get_task(task)
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
-        self.train_mse = MeanMetric()
+        self.train_mse = MeanMetric(nan_strategy="disable")  # keeps NaN (divergence) and avoids a sync
         self.val_mse, self.test_mse, self.test_mse_rgb = MeanSquaredError(), MeanSquaredError(), MeanSquaredError()
         # Per-image PSNR, averaged; RGB clamped to the displayable [0, 1].
         self.test_psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean")

@@ -1,0 +1,50 @@
+"""The README's commands, run as a user runs them."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+
+
+def test_help_lists_the_config_groups():
+    out = run("--help").stdout
+    for line in [
+        "arch: 16-24-32, 16-24-32_k5, 32-48-64_double, 32-48-64_single, 4-6-8, classic",
+        "task: gray2rgb, reconstruct, y2uv",
+        "dataset: cifar10, images, photos",
+        "optimizer: adam, adamw, sgd",
+        "trainer: cpu, debug, default, gpu",
+    ]:
+        assert line in out
+
+
+def test_a_debug_run_leaves_a_result(tmp_path):
+    r = run("dataset=photos", "trainer=debug", f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["dataset"] == "photos" and metrics["epochs"] == 1
+    assert (tmp_path / ".hydra" / "config.yaml").is_file()
+
+
+def test_unknown_option_lists_the_valid_ones(tmp_path):
+    r = run("arch=classik", f"hydra.run.dir={tmp_path}")
+    assert r.returncode != 0
+    assert "classic" in r.stderr and "32-48-64_double" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "override,words", [("arch.kernel_size=2", "arch.kernel_size=2"), ("dataset.batch_size=0", "dataset.batch_size=0")]
+)
+def test_bad_numbers_give_one_line_and_no_result(tmp_path, override, words):
+    r = run("dataset=photos", override, f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("error:") and words in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "checkpoints").exists()

@@ -1,0 +1,172 @@
+import hashlib
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.datasets import CIFAR10
+
+from autoenc import UserError
+from autoenc.data import Batches, ImageDataModule, folder_tiles, load_cifar10, photo_tiles, split_indices, tiles
+
+
+def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray:
+    """CIFAR-10's python layout (cifar-10-batches-py: five data batches, a test batch and
+    batches.meta, each a pickled dict, pixels as (N, 3072) uint8 R, G, B planes), small."""
+    rng = np.random.default_rng(seed)
+    d = folder / "cifar-10-batches-py"
+    d.mkdir(parents=True)
+    images = rng.integers(0, 256, (6 * per_batch, 32, 32, 3), dtype=np.uint8)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for i, name in enumerate(names):
+        part = images[i * per_batch : (i + 1) * per_batch]
+        entry = {
+            "batch_label": f"batch {i + 1} of 5",
+            "labels": rng.integers(0, 10, per_batch).tolist(),
+            "data": part.transpose(0, 3, 1, 2).reshape(per_batch, 3072),
+            "filenames": [f"img_{i}_{j}.png" for j in range(per_batch)],
+        }
+        (d / name).write_bytes(pickle.dumps(entry, protocol=2))
+    meta = {
+        "label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+        "num_cases_per_batch": per_batch,
+        "num_vis": 3072,
+    }
+    (d / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    return images
+
+
+@pytest.fixture
+def our_checksums(monkeypatch):
+    """Make torchvision's integrity check accept files written by write_cifar10."""
+
+    def accept(folder: Path):
+        md5 = lambda name: hashlib.md5((folder / "cifar-10-batches-py" / name).read_bytes()).hexdigest()  # noqa: E731
+        monkeypatch.setattr(CIFAR10, "train_list", [[n, md5(n)] for n, _ in CIFAR10.train_list])
+        monkeypatch.setattr(CIFAR10, "test_list", [[n, md5(n)] for n, _ in CIFAR10.test_list])
+        monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5("batches.meta")})
+
+    return accept
+
+
+def test_cifar10_on_disk_format_loads(tmp_path, our_checksums, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "nokeras"))
+    images = write_cifar10(tmp_path / "data")
+    our_checksums(tmp_path / "data")
+    loaded, n_train = load_cifar10(tmp_path / "data", download=False)
+    assert loaded.dtype == np.uint8 and loaded.shape == (36, 32, 32, 3) and n_train == 30
+    np.testing.assert_array_equal(loaded, images)  # train batches 1..5 first, then the test batch
+    dm = ImageDataModule("cifar10", root=str(tmp_path / "data"), batch_size=4, split="official", download=False)
+    dm.setup()
+    assert dm.sizes() == {"train": 27, "val": 3, "test": 6}
+    np.testing.assert_array_equal(dm.test_set.numpy(), images[30:])
+
+
+def test_cifar10_found_in_a_keras_copy(tmp_path, our_checksums, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    write_cifar10(tmp_path / "keras" / "datasets")
+    our_checksums(tmp_path / "keras" / "datasets")
+    loaded, _ = load_cifar10(tmp_path / "empty", download=False)
+    assert loaded.shape == (36, 32, 32, 3)
+
+
+def test_cifar10_with_a_bad_checksum_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "nokeras"))
+    write_cifar10(tmp_path)  # the real md5 sums will not match these files
+    with pytest.raises(UserError, match="checksum"):
+        load_cifar10(tmp_path, download=False)
+
+
+def test_missing_cifar10_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(UserError) as e:
+        load_cifar10(tmp_path / "data", download=False)
+    msg = str(e.value)
+    assert str(tmp_path / "data" / "cifar-10-batches-py") in msg
+    assert str(tmp_path / "keras" / "datasets" / "cifar-10-batches-py") in msg
+    assert "cifar-10-python.tar.gz" in msg and "dataset=photos" in msg
+
+
+def test_photos_are_deterministic_offline_tiles():
+    a = photo_tiles()
+    assert a.dtype == np.uint8 and a.shape[1:] == (32, 32, 3) and len(a) >= 5000
+    assert a is photo_tiles()  # cached
+    assert a.reshape(len(a), -1).std(axis=1).min() >= 4
+
+
+def test_tiles_are_non_overlapping_crops():
+    picture = np.random.default_rng(0).integers(0, 256, (70, 100, 3), dtype=np.uint8)
+    t = tiles(picture)
+    assert t.shape == (2 * 3, 32, 32, 3)
+    np.testing.assert_array_equal(t[4], picture[32:64, 32:64])
+
+
+def test_folder_of_pictures(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "sub").mkdir()
+    Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(tmp_path / "a.png")  # 6 tiles
+    Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / "sub" / "b.jpg")  # gray: 1
+    Image.fromarray(rng.integers(0, 256, (40, 40, 4), dtype=np.uint8)).save(tmp_path / "sub" / "c.png")  # RGBA: 1
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "sub" / "d.webp")  # 4
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / "tiny.png")  # too small
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    (tmp_path / "notes.txt").write_text("ignored")
+    with pytest.warns(UserWarning) as warned:
+        t = folder_tiles(tmp_path)
+    messages = [str(w.message) for w in warned]
+    assert any("skipped 1 unreadable picture(s) of 6:" in m and "broken.png" in m for m in messages)
+    assert "1 picture(s) smaller than 32x32 gave no tile" in messages
+    assert t.shape == (12, 32, 32, 3) and t.dtype == np.uint8
+    np.testing.assert_array_equal(t[0], np.asarray(Image.open(tmp_path / "a.png"))[:32, :32])
+    with pytest.raises(UserError, match="broken.png"):
+        folder_tiles(tmp_path, on_error="raise")
+
+
+def test_empty_or_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="gave 0 tiles"):
+        folder_tiles(tmp_path)
+    with pytest.raises(UserError, match="not a folder"):
+        folder_tiles(tmp_path / "nowhere")
+    with pytest.raises(UserError, match="dataset.root="):
+        ImageDataModule("images", root=None).setup()
+
+
+def test_study_split_is_80_10_10_disjoint_and_fixed_by_its_seed():
+    train, val, test = split_indices(60_000, "study", seed=0)
+    assert (len(train), len(val), len(test)) == (48_000, 6_000, 6_000)
+    assert len(torch.cat([train, val, test]).unique()) == 60_000
+    again = split_indices(60_000, "study", seed=0)
+    assert all(torch.equal(a, b) for a, b in zip([train, val, test], again, strict=True))
+    assert not torch.equal(test, split_indices(60_000, "study", seed=1)[2])
+
+
+def test_official_split_keeps_cifars_test_set():
+    train, val, test = split_indices(60_000, "official", seed=0, n_official_train=50_000)
+    assert (len(train), len(val)) == (45_000, 5_000) and torch.equal(test, torch.arange(50_000, 60_000))
+    with pytest.raises(UserError, match="only for cifar10"):
+        split_indices(100, "official", seed=0)
+
+
+def test_batches_cover_every_sample_once_per_epoch_in_a_new_order():
+    images = torch.arange(130, dtype=torch.uint8).reshape(130, 1, 1, 1)
+    batches = Batches(images, batch_size=32, shuffle=True, seed=0)
+    assert len(batches) == 5
+    epochs = []
+    for epoch in range(2):
+        batches.set_epoch(epoch)
+        seen = torch.cat([b.flatten() for b in batches])
+        assert sorted(seen.tolist()) == list(range(130))
+        epochs.append(seen)
+    assert not torch.equal(epochs[0], epochs[1])
+    batches.set_epoch(0)
+    assert torch.equal(torch.cat([b.flatten() for b in batches]), epochs[0])  # reproducible
+    assert torch.equal(torch.cat(list(Batches(images, 32))), images)  # val/test: in order
+
+
+def test_bad_dataset_numbers(tmp_path):
+    with pytest.raises(UserError, match="batch_size=0"):
+        ImageDataModule("photos", batch_size=0)
+    with pytest.raises(UserError, match="cifar10, photos, images"):
+        ImageDataModule("mnist")

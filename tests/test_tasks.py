@@ -1,0 +1,40 @@
+import pytest
+import torch
+from kornia.color import rgb_to_grayscale, rgb_to_yuv
+
+from autoenc import UserError
+from autoenc.tasks import TASKS, get_task
+
+RGB = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_round_trip_is_exact(name):
+    task = get_task(name)
+    x, y = task.split(RGB)
+    assert x.shape[1] == task.in_channels and y.shape[1] == task.out_channels
+    torch.testing.assert_close(task.to_rgb(x, y), RGB, atol=1e-6, rtol=0)
+
+
+def test_y2uv_is_kornias_yuv_on_the_study_scale():
+    x, y = get_task("y2uv").split(RGB)
+    yuv01 = rgb_to_yuv((RGB + 1) / 2)  # kornia's own scale: Y in [0, 1]
+    torch.testing.assert_close(x, yuv01[:, :1] * 2 - 1, atol=1e-6, rtol=0)
+    torch.testing.assert_close(y, yuv01[:, 1:] * 2, atol=1e-6, rtol=0)
+    assert x.min() >= -1 and x.max() <= 1
+
+
+def test_gray_inputs_and_no_colour_y_look_the_same():
+    gray, _ = get_task("gray2rgb").split(RGB)
+    y, _ = get_task("y2uv").split(RGB)
+    torch.testing.assert_close(gray, rgb_to_grayscale(RGB))
+    torch.testing.assert_close(gray, y, atol=1e-6, rtol=0)  # same luma weights
+    shown = get_task("y2uv").input_to_rgb(y)
+    assert shown.shape == RGB.shape and torch.equal(shown[:, 0], shown[:, 2])
+    # U = V = 0 turns Y back into that same gray picture
+    torch.testing.assert_close(get_task("y2uv").to_rgb(y, torch.zeros(4, 2, 32, 32)), shown, atol=1e-6, rtol=0)
+
+
+def test_unknown_task_lists_the_valid_ones():
+    with pytest.raises(UserError, match="reconstruct, gray2rgb, y2uv"):
+        get_task("sepia")
