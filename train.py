@@ -5,10 +5,13 @@ python train.py arch=32-48-64_double task=y2uv
 python train.py dataset=photos trainer.max_epochs=3   # offline, about a minute on CPU
 python train.py dataset=images dataset.root=/some/folder/of/pictures
 python train.py -m arch=classic,4-6-8 seed=0,1,2      # a sweep
+python train.py -m experiment=table                # the study's whole table (then scripts/make_table.py)
 python train.py --help                             # the config groups and options
 """
 
 import sys
+import traceback
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -16,13 +19,22 @@ from omegaconf import DictConfig
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    from autoenc import UserError  # imported here so that --help stays fast
+    from hydra.core.hydra_config import HydraConfig  # imported here so that --help stays fast
+    from hydra.types import RunMode
+
+    from autoenc import UserError
     from autoenc.train import train
 
     try:
         return train(cfg)["best_val_mse"]
-    except UserError as e:
-        sys.exit(f"error: {e}")
+    except Exception as e:
+        # failed.txt says why, for make_table and for the person reading the run's folder
+        Path(cfg.output_dir, "failed.txt").write_text(str(e) if isinstance(e, UserError) else traceback.format_exc())
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # Hydra finishes the other jobs of the sweep, then reports this one
+        if isinstance(e, UserError):
+            sys.exit(f"error: {e}")
+        raise
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
+from kornia.color import rgb_to_grayscale
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanMetric, MeanSquaredError
-from torchmetrics.image import PeakSignalNoiseRatio
 
 from autoenc import UserError
+from autoenc.metrics import RGBScores
 from autoenc.model import CAE
 from autoenc.tasks import get_task
 
@@ -41,9 +42,9 @@ class AutoEncoder(L.LightningModule):
         self.task = get_task(task)
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
         self.train_mse = MeanMetric(nan_strategy="disable")  # keeps NaN (divergence) and avoids a sync
-        self.val_mse, self.test_mse, self.test_mse_rgb = MeanSquaredError(), MeanSquaredError(), MeanSquaredError()
-        # Per-image PSNR, averaged; RGB clamped to the displayable [0, 1].
-        self.test_psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean")
+        self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
+        # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)
+        self.test_rgb, self.test_gray = RGBScores(), RGBScores()
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
         self._grid: tuple[torch.Tensor, ...] | None = None
 
@@ -70,10 +71,9 @@ class AutoEncoder(L.LightningModule):
 
     def test_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         rgb, x, y, pred = self._run(batch)
-        pred_rgb = self.task.to_rgb(x, pred)
         self.test_mse.update(pred.flatten(), y.flatten())
-        self.test_mse_rgb.update(pred_rgb.flatten(), rgb.flatten())
-        self.test_psnr.update((pred_rgb.clamp(-1, 1) + 1).contiguous() / 2, (rgb + 1).contiguous() / 2)
+        self.test_rgb.update(self.task.to_rgb(x, pred), rgb)
+        self.test_gray.update(rgb_to_grayscale(rgb).expand(-1, 3, -1, -1), rgb)
 
     def on_train_epoch_end(self) -> None:
         mse = self._epoch_metric("train", self.train_mse)
@@ -100,9 +100,12 @@ class AutoEncoder(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self.log("test/mse", self.test_mse.compute())
-        self.log("test/mse_rgb", self.test_mse_rgb.compute())
-        self.log("test/psnr", self.test_psnr.compute())
-        for m in (self.test_mse, self.test_mse_rgb, self.test_psnr):
+        for key, value in self.test_rgb.compute().items():
+            self.log(f"test/{key}", value)
+        for key, value in self.test_gray.compute().items():
+            if key != "colourfulness_ratio":  # 0 by construction
+                self.log(f"test/gray_{key}", value)
+        for m in (self.test_mse, self.test_rgb, self.test_gray):
             m.reset()
 
     def _epoch_metric(self, stage: str, metric) -> float:

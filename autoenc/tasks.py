@@ -3,12 +3,14 @@ turn a prediction back into RGB. RGB is in [-1, 1] as in the study; colour maths
 
 YUV is kornia's (BT.470 M/PAL) applied to the [-1, 1] RGB. The transform is linear, so
 Y lies in [-1, 1] and U, V are twice kornia's [0, 1]-scale values: the study's scale.
+Lab is kornia's CIE-Lab (sRGB, D65) of the [0, 1] RGB, scaled to the same range:
+L / 50 - 1 in [-1, 1] and a, b / 110 (the usual colorisation normalisation).
 """
 
 from dataclasses import dataclass
 
 import torch
-from kornia.color import rgb_to_grayscale, rgb_to_yuv, yuv_to_rgb
+from kornia.color import lab_to_rgb, rgb_to_grayscale, rgb_to_lab, rgb_to_yuv, yuv_to_rgb
 
 from autoenc import UserError
 
@@ -25,6 +27,9 @@ class Task:
             return rgb, rgb
         if self.name == "gray2rgb":
             return rgb_to_grayscale(rgb), rgb
+        if self.name == "l2ab":
+            lab = rgb_to_lab((rgb + 1) / 2)
+            return lab[:, :1] / 50 - 1, lab[:, 1:] / AB_SCALE
         yuv = rgb_to_yuv(rgb)
         return yuv[:, :1], yuv[:, 1:]
 
@@ -32,10 +37,15 @@ class Task:
         """Network input and output (or target) -> RGB in [-1, 1]."""
         if self.name == "y2uv":
             return yuv_to_rgb(torch.cat([inputs, outputs], dim=1))
+        if self.name == "l2ab":
+            lab = torch.cat([(inputs + 1) * 50, outputs * AB_SCALE], dim=1)
+            return lab_to_rgb(lab.float(), clip=True) * 2 - 1
         return outputs
 
     def input_to_rgb(self, inputs: torch.Tensor) -> torch.Tensor:
-        """What the network saw, as an RGB picture (gray inputs repeated on 3 channels)."""
+        """What the network saw, as an RGB picture: for colour tasks the input with no colour."""
+        if self.name == "l2ab":
+            return self.to_rgb(inputs, torch.zeros_like(inputs).expand(-1, 2, -1, -1))
         return inputs if inputs.shape[1] == 3 else inputs.expand(-1, 3, -1, -1)
 
 
@@ -43,7 +53,9 @@ TASKS = {
     "reconstruct": Task("reconstruct", 3, 3),
     "gray2rgb": Task("gray2rgb", 1, 3),
     "y2uv": Task("y2uv", 1, 2),
+    "l2ab": Task("l2ab", 1, 2),
 }
+AB_SCALE = 110.0
 
 
 def get_task(name: str) -> Task:

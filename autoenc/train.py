@@ -94,9 +94,7 @@ def train(cfg: DictConfig) -> dict:
         "latent_size": math.prod(latent_shape),
         "latent_shape": list(latent_shape),
         "params": params,
-        "test_mse": test["test/mse"],
-        "test_mse_rgb": test["test/mse_rgb"],
-        "test_psnr": test["test/psnr"],
+        **{key.replace("/", "_"): value for key, value in test.items()},  # test_mse, test_psnr, ...
         "best_val_mse": checkpoint.best_model_score.item(),
         "train_seconds": round(train_seconds, 2),
         "device": str(trainer.strategy.root_device),

@@ -13,7 +13,8 @@ def test_round_trip_is_exact(name):
     task = get_task(name)
     x, y = task.split(RGB)
     assert x.shape[1] == task.in_channels and y.shape[1] == task.out_channels
-    torch.testing.assert_close(task.to_rgb(x, y), RGB, atol=1e-6, rtol=0)
+    # linear maps are exact to float precision; Lab's gamma curve loses a little more
+    torch.testing.assert_close(task.to_rgb(x, y), RGB, atol=1e-4 if name == "l2ab" else 1e-6, rtol=0)
 
 
 def test_y2uv_is_kornias_yuv_on_the_study_scale():
@@ -36,5 +37,5 @@ def test_gray_inputs_and_no_colour_y_look_the_same():
 
 
 def test_unknown_task_lists_the_valid_ones():
-    with pytest.raises(UserError, match="reconstruct, gray2rgb, y2uv"):
+    with pytest.raises(UserError, match="reconstruct, gray2rgb, y2uv, l2ab"):
         get_task("sepia")

@@ -1,0 +1,48 @@
+"""Scores of predicted RGB images against the truth, in one space for every task."""
+
+import torch
+from torch import nn
+from torchmetrics import MeanMetric, MeanSquaredError
+from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+
+
+def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
+    """Hasler & Suesstrunk's (2003) colourfulness of each (3, H, W) image in [0, 1]; 0 for gray."""
+    r, g, b = rgb.flatten(2).unbind(1)
+    rg, yb = r - g, (r + g) / 2 - b
+    spread = torch.sqrt(rg.var(1, unbiased=False) + yb.var(1, unbiased=False))
+    return spread + 0.3 * torch.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2)
+
+
+class RGBScores(nn.Module):
+    """MSE on the study's [-1, 1] scale; PSNR (mean over images), SSIM and colourfulness on
+    the displayable picture (clamped to [0, 1], data range 1); torchmetrics accumulate them."""
+
+    def __init__(self):
+        super().__init__()
+        self.mse = MeanSquaredError()
+        self.psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean")
+        self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
+        self.colour_pred, self.colour_true = MeanMetric(), MeanMetric()
+
+    def update(self, pred: torch.Tensor, true: torch.Tensor) -> None:
+        """pred, true: RGB (N, 3, H, W) in [-1, 1]."""
+        pred, true = pred.float().contiguous(), true.float().contiguous()
+        self.mse.update(pred.flatten(), true.flatten())
+        p, t = (pred.clamp(-1, 1) + 1) / 2, (true + 1) / 2
+        self.psnr.update(p, t)
+        self.ssim.update(p, t)
+        self.colour_pred.update(colourfulness(p))
+        self.colour_true.update(colourfulness(t))
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        return {
+            "mse_rgb": self.mse.compute(),
+            "psnr": self.psnr.compute(),
+            "ssim": self.ssim.compute(),
+            "colourfulness_ratio": self.colour_pred.compute() / self.colour_true.compute(),
+        }
+
+    def reset(self) -> None:
+        for m in (self.mse, self.psnr, self.ssim, self.colour_pred, self.colour_true):
+            m.reset()

@@ -1,0 +1,232 @@
+"""Read a sweep's runs and write the comparison table (markdown, csv) and plots into it."""
+
+import csv
+import json
+import math
+import statistics
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
+TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab"]
+# The report's test MSE (task space, [-1, 1] scale, one run each, Keras, CIFAR-10 80/10/10, 15 epochs)
+STUDY_MSE = {
+    ("classic", "reconstruct"): 0.017909, ("4-6-8", "reconstruct"): 0.026883,
+    ("16-24-32", "reconstruct"): 0.047514, ("16-24-32_k5", "reconstruct"): 0.003731,
+    ("32-48-64_single", "reconstruct"): 0.007290, ("32-48-64_double", "reconstruct"): 0.006165,
+    ("32-48-64_single", "gray2rgb"): 0.006633, ("32-48-64_single", "y2uv"): 0.003041,
+}  # fmt: skip
+STUDY_LATENT = {"classic": 1024, "4-6-8": 512, "16-24-32": 2048, "16-24-32_k5": 1152,
+                "32-48-64_single": 4096, "32-48-64_double": 4096}  # fmt: skip
+SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "train_seconds"]
+
+
+def latest_sweep(root: Path = Path("outputs/multirun")) -> Path:
+    sweeps = sorted((p for p in root.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    if not sweeps:
+        raise FileNotFoundError(f"no sweep under {root}/: run python train.py -m experiment=table first")
+    return sweeps[-1]
+
+
+def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
+    """(results, failures): every job folder of the sweep, with metrics.json or the reason it has none."""
+    results, failures = [], []
+    for job in sorted(p for p in sweep.iterdir() if (p / ".hydra" / "config.yaml").is_file()):
+        if (job / "metrics.json").is_file():
+            results.append({**json.loads((job / "metrics.json").read_text()), "job": job.name})
+            continue
+        cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+        failed = job / "failed.txt"
+        why = failed.read_text().strip().splitlines()[-1] if failed.is_file() else "no result: killed or still running"
+        failures.append({"job": job.name, "arch": cfg.arch.name, "task": cfg.task.name, "seed": cfg.seed, "why": why})
+    return results, failures
+
+
+def _order(row: dict) -> tuple:
+    arch, task = row["arch"], row["task"]
+    return (ARCH_ORDER.index(arch) if arch in ARCH_ORDER else 99, arch,
+            TASK_ORDER.index(task) if task in TASK_ORDER else 99, task, row["epochs"], -row["lr"])  # fmt: skip
+
+
+def aggregate(results: list[dict]) -> list[dict]:
+    """One row per arch x task (x dataset, epochs, lr): mean and sample std over seeds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["arch"], r["task"], r["dataset"], r["epochs"], r["lr"]), []).append(r)
+    rows = []
+    for (arch, task, dataset, epochs, lr), runs in groups.items():
+        row = {"arch": arch, "task": task, "dataset": dataset, "epochs": epochs, "lr": lr,
+               "seeds": len(runs), "latent_size": runs[0]["latent_size"], "params": runs[0]["params"],
+               "study_mse": STUDY_MSE.get((arch, task))}  # fmt: skip
+        for key in SCORES:
+            values = [r[key] for r in runs if key in r]
+            row[key] = statistics.fmean(values) if values else float("nan")
+            row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
+    return sorted(rows, key=_order)
+
+
+def _pm(row: dict, key: str, fmt: str) -> str:
+    if math.isnan(row[key]):
+        return "-"
+    return f"{row[key]:{fmt}}" + (f" ± {row[key + '_std']:{fmt}}" if row["seeds"] > 1 else "")
+
+
+def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict]) -> str:
+    lines = [
+        "Test split, best checkpoint (lowest val MSE) of each run; mean ± sample std over seeds.",
+        "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
+        "*RGB* after turning the prediction into RGB (colour tasks: true luminance + predicted colour).",
+        "PSNR (mean over images) and SSIM on RGB clamped to [0, 1], data range 1. *colour*: Hasler-Suesstrunk",
+        "colourfulness of predictions / of the truth (1 = as colourful, 0 = gray). *study*: the report's number",
+        "(Keras, CIFAR-10, one run).",
+        "",
+    ]
+    for dataset, b in baseline.items():
+        lines.append(
+            f"No-colour baseline on {dataset} (the gray image): RGB MSE {b['mse_rgb']:.5f}, "
+            f"PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.3f}."
+        )
+    lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | study | "
+              "RGB MSE | PSNR dB | SSIM | colour | train s |",
+              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+    for r in rows:
+        study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
+        lines.append(
+            f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {r['lr']:g} | {r['seeds']} | "
+            f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {study} | "
+            f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
+            f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {r['train_seconds']:.1f} |"
+        )
+    if failures:
+        lines += ["", f"**{len(failures)} job(s) failed** and are not in the table:", ""]
+        lines += [f"- `{f['job']}` ({f['arch']}, {f['task']}, seed {f['seed']}): {f['why']}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def baselines(results: list[dict]) -> dict[str, dict]:
+    """The no-colour baseline is a property of the test split: one per dataset."""
+    out = {}
+    for r in results:
+        if "test_gray_mse_rgb" in r:
+            out.setdefault(r["dataset"], {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim")})
+    return out
+
+
+def plot_curves(results: list[dict], path: Path) -> None:
+    """Val MSE per epoch for every cell (mean over seeds, band from min to max), one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = sorted({r["task"] for r in results}, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        cells: dict[str, list[list[float]]] = {}
+        for r in results:
+            if r["task"] == task:
+                label = r["arch"] + (f" lr {r['lr']:g}" if len({x["lr"] for x in results}) > 1 else "")
+                cells.setdefault(label, []).append(r["history"]["val_mse"])
+        for label, curves in sorted(cells.items(), key=lambda kv: _order({"arch": kv[0], "task": task,
+                                                                          "epochs": 0, "lr": 0})):  # fmt: skip
+            n = min(len(c) for c in curves)
+            per_epoch = list(zip(*(c[:n] for c in curves), strict=True))
+            epochs = range(1, n + 1)
+            line = ax.plot(epochs, [statistics.fmean(v) for v in per_epoch], marker=".", label=label)[0]
+            ax.fill_between(epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch],
+                            color=line.get_color(), alpha=0.2)  # fmt: skip
+        ax.set(title=task, xlabel="epoch", ylabel="val MSE (task space)", yscale="log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_latent(rows: list[dict], path: Path) -> None:
+    """Test MSE in RGB (comparable across tasks) against latent size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for task in sorted({r["task"] for r in rows}, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99):
+        sel = [r for r in rows if r["task"] == task]
+        ax.errorbar([r["latent_size"] for r in sel], [r["test_mse_rgb"] for r in sel],
+                    yerr=[r["test_mse_rgb_std"] for r in sel], fmt="o", capsize=3, label=task)  # fmt: skip
+        for r in sel:
+            ax.annotate(r["arch"], (r["latent_size"], r["test_mse_rgb"]), fontsize=6, alpha=0.7,
+                        xytext=(3, 2), textcoords="offset points")  # fmt: skip
+    ax.set(xlabel="latent size (C x H x W)", ylabel="test MSE in RGB ([-1, 1] scale)", xscale="log", yscale="log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
+    """Per task, the best run's (lowest RGB MSE) input | prediction | truth on the first n test images."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from autoenc.data import ImageDataModule
+    from autoenc.module import AutoEncoder, to_unit_rgb
+
+    written, images = [], {}
+    for task in sorted({r["task"] for r in results}):
+        best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
+        job = sweep / best["job"]
+        dataset = OmegaConf.load(job / ".hydra" / "config.yaml").dataset
+        key = json.dumps(OmegaConf.to_container(dataset), sort_keys=True)
+        if key not in images:
+            data = ImageDataModule(**dataset)
+            data.setup()
+            images[key] = to_unit_rgb(data.test_set[:n])
+        rgb = images[key]
+        model = AutoEncoder.load_from_checkpoint(job / best["best_checkpoint"], map_location="cpu").eval()
+        with torch.no_grad():
+            x, _ = model.task.split(rgb)
+            rows = [model.task.input_to_rgb(x), model.task.to_rgb(x, model(x)), rgb]
+        fig, axes = plt.subplots(3, n, figsize=(1.2 * n, 4))
+        for i, (name, row) in enumerate(zip(["input", "prediction", "truth"], rows, strict=True)):
+            for j in range(n):
+                axes[i, j].imshow(((row[j].clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy())
+                axes[i, j].set_xticks([])
+                axes[i, j].set_yticks([])
+            axes[i, 0].set_ylabel(name)
+        fig.suptitle(f"{task}: {best['arch']}, seed {best['seed']}, {best['dataset']} test images", fontsize=9)
+        fig.tight_layout()
+        written.append(sweep / f"strip_{task}.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
+
+
+def make_table(sweep: Path) -> str:
+    """Write table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into the
+    sweep folder; return the markdown table."""
+    results, failures = collect(sweep)
+    if not results:
+        raise FileNotFoundError(f"no finished run (metrics.json) under {sweep}; {len(failures)} failed")
+    rows = aggregate(results)
+    text = markdown(rows, failures, baselines(results))
+    (sweep / "table.md").write_text(text)
+    write_csv(rows, sweep / "table.csv")
+    plot_curves(results, sweep / "val_mse.png")
+    plot_latent(rows, sweep / "mse_vs_latent.png")
+    plot_strips(sweep, results)
+    return text

@@ -1,0 +1,96 @@
+import csv
+import json
+import math
+import shutil
+import statistics
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import ROOT
+
+from autoenc.metrics import RGBScores, colourfulness
+from autoenc.tasks import get_task
+
+RGB = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def scores(pred: torch.Tensor, true: torch.Tensor = RGB) -> dict[str, float]:
+    s = RGBScores()
+    s.update(pred, true)
+    return {k: v.item() for k, v in s.compute().items()}
+
+
+def test_colourfulness_of_gray_and_of_pure_colour():
+    gray = torch.full((1, 3, 8, 8), 0.4)
+    red = torch.zeros(1, 3, 8, 8)
+    red[:, 0] = 1
+    assert colourfulness(gray).item() == pytest.approx(0, abs=1e-6)
+    assert colourfulness(red).item() == pytest.approx(0.3 * math.sqrt(1 + 0.25))  # rg = 1, yb = 0.5, flat
+
+
+def test_perfect_prediction_scores():
+    s = scores(RGB.clone())
+    assert s["mse_rgb"] == 0 and math.isinf(s["psnr"])
+    assert s["ssim"] == pytest.approx(1) and s["colourfulness_ratio"] == pytest.approx(1)
+
+
+def test_no_colour_prediction_is_the_gray_baseline():
+    y, uv = get_task("y2uv").split(RGB)
+    no_colour = get_task("y2uv").to_rgb(y, torch.zeros_like(uv))  # U = V = 0
+    gray = get_task("gray2rgb").split(RGB)[0].expand(-1, 3, -1, -1)
+    s, baseline = scores(no_colour), scores(gray)
+    assert s["colourfulness_ratio"] == pytest.approx(0, abs=1e-5)
+    for key in ("mse_rgb", "psnr", "ssim"):
+        assert s[key] == pytest.approx(baseline[key], rel=1e-4)
+    expected = torch.mean((gray - RGB) ** 2).item()
+    assert s["mse_rgb"] == pytest.approx(expected, rel=1e-5)
+    per_image_mse = torch.mean(((gray - RGB) / 2) ** 2, dim=(1, 2, 3))  # on the [0, 1] scale
+    assert s["psnr"] == pytest.approx(statistics.fmean(10 * math.log10(1 / m) for m in per_image_mse.tolist()))
+
+
+@pytest.mark.slow
+def test_make_table_on_a_tiny_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, str(ROOT / "train.py"), "-m", "experiment=table", "dataset=photos", "trainer=debug",
+           "arch=classic,4-6-8", "task=reconstruct,y2uv", "seed=0,1", "trainer.enable_progress_bar=false",
+           f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 8 and all((j / "metrics.json").is_file() for j in jobs)
+    # a job that failed (the real failure path, into the sweep), and one that was killed
+    bad = [sys.executable, str(ROOT / "train.py"), "dataset=photos", "arch.kernel_size=4", "task=l2ab",
+           f"hydra.run.dir={sweep / '8_classic_l2ab_s0'}"]  # fmt: skip
+    assert subprocess.run(bad, capture_output=True, cwd=ROOT, timeout=300).returncode == 1
+    shutil.copytree(jobs[0] / ".hydra", sweep / "9_killed" / ".hydra")
+
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_table.py"), str(sweep)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| classic | reconstruct | photos |" in r.stdout
+    assert "2 job(s) failed" in r.stdout and "kernel_size=4: must be a positive odd number" in r.stdout
+    assert "9_killed" in r.stdout and "killed" in r.stdout
+
+    rows = list(csv.DictReader((sweep / "table.csv").open()))
+    assert [(row["arch"], row["task"]) for row in rows] == [
+        ("classic", "reconstruct"),
+        ("classic", "y2uv"),
+        ("4-6-8", "reconstruct"),
+        ("4-6-8", "y2uv"),
+    ]
+    runs = [json.loads((j / "metrics.json").read_text()) for j in jobs]
+    for row in rows:
+        cell = [m for m in runs if (m["arch"], m["task"]) == (row["arch"], row["task"])]
+        assert int(row["seeds"]) == 2 and {m["seed"] for m in cell} == {0, 1}
+        for key in ("test_mse", "test_mse_rgb", "test_psnr", "test_ssim"):
+            values = [m[key] for m in cell]
+            assert float(row[key]) == pytest.approx(statistics.fmean(values))
+            assert float(row[key + "_std"]) == pytest.approx(statistics.stdev(values))
+        assert row["study_mse"] == ("0.017909" if row["arch"] == "classic" and row["task"] == "reconstruct"
+                                    else "0.026883" if row["task"] == "reconstruct" else "")  # fmt: skip
+    table = (sweep / "table.md").read_text()
+    assert "No-colour baseline on photos" in table and table in r.stdout
+    for png in ("val_mse.png", "mse_vs_latent.png", "strip_reconstruct.png", "strip_y2uv.png"):
+        assert (sweep / png).stat().st_size > 10_000
