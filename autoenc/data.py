@@ -215,6 +215,7 @@ class ImageDataModule(L.LightningDataModule):
         seed: int = 0,
     ):
         super().__init__()
+        self.save_hyperparameters()  # into each checkpoint, so eval.py finds the run's data
         if name not in SOURCES:
             raise UserError(f"dataset={name!r} is unknown; valid datasets: {', '.join(SOURCES)}")
         if not isinstance(batch_size, int) or batch_size < 1:

@@ -51,6 +51,15 @@ class AutoEncoder(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def describe(self) -> dict:
+        """The network as metrics.json records it."""
+        latent_shape = self.net.latent_shape()
+        return {
+            "widths": list(self.hparams.widths), "kernel_size": self.hparams.kernel_size,
+            "block": self.hparams.block, "task": self.task.name, "latent_size": math.prod(latent_shape),
+            "latent_shape": list(latent_shape), "params": sum(p.numel() for p in self.net.parameters()),
+        }  # fmt: skip
+
     def _run(self, batch: torch.Tensor):
         rgb = to_unit_rgb(batch)
         x, y = self.task.split(rgb)

@@ -2,7 +2,6 @@
 checkpoint, write metrics.json into the run's output dir and return it."""
 
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -51,12 +50,11 @@ def train(cfg: DictConfig) -> dict:
         task=cfg.task.name,
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
     )
-    latent_shape = model.net.latent_shape()
-    params = sum(p.numel() for p in model.parameters())
+    net = model.describe()
     print(
-        f"autoenc: arch {cfg.arch.name} {list(cfg.arch.widths)} k{cfg.arch.kernel_size} {cfg.arch.block}, "
-        f"task {cfg.task.name}, latent {'x'.join(map(str, latent_shape))} = {math.prod(latent_shape)}, "
-        f"{params:,} params; {cfg.dataset.name} {data.sizes()}; output {out}"
+        f"autoenc: arch {cfg.arch.name} {net['widths']} k{net['kernel_size']} {net['block']}, task {net['task']}, "
+        f"latent {'x'.join(map(str, net['latent_shape']))} = {net['latent_size']}, {net['params']:,} params; "
+        f"{cfg.dataset.name} {data.sizes()}; output {out}"
     )
 
     checkpoint = ModelCheckpoint(
@@ -79,10 +77,7 @@ def train(cfg: DictConfig) -> dict:
 
     metrics = {
         "arch": cfg.arch.name,
-        "widths": list(cfg.arch.widths),
-        "kernel_size": cfg.arch.kernel_size,
-        "block": cfg.arch.block,
-        "task": cfg.task.name,
+        **net,
         "dataset": cfg.dataset.name,
         "seed": cfg.seed,
         "epochs": len(history["train_mse"]),
@@ -91,9 +86,6 @@ def train(cfg: DictConfig) -> dict:
         "lr": cfg.optimizer.lr,
         "split": cfg.dataset.split,
         "sizes": data.sizes(),
-        "latent_size": math.prod(latent_shape),
-        "latent_shape": list(latent_shape),
-        "params": params,
         **{key.replace("/", "_"): value for key, value in test.items()},  # test_mse, test_psnr, ...
         "best_val_mse": checkpoint.best_model_score.item(),
         "train_seconds": round(train_seconds, 2),

@@ -10,12 +10,26 @@ ARCHS = sorted(p.stem for p in (CONF / "arch").glob("*.yaml"))
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 
 
+QUIET = ("trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
+
+
+def compose_config(name: str, output_dir: Path, *overrides: str) -> DictConfig:
+    """Compose conf/<name>.yaml with overrides, as train.py / eval.py would, writing into output_dir."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(name, overrides=[f"output_dir={output_dir}", *overrides])
+
+
 @pytest.fixture
 def make_cfg(tmp_path):
-    """Compose conf/config.yaml with overrides, as train.py would, writing into tmp_path."""
+    return lambda *overrides: compose_config("config", tmp_path, *overrides)
 
-    def make(*overrides: str) -> DictConfig:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose("config", overrides=[f"output_dir={tmp_path}", *overrides])
 
-    return make
+@pytest.fixture(scope="session")
+def y2uv_run(tmp_path_factory) -> Path:
+    """A small y2uv model trained once for the tests that use a checkpoint: its run folder."""
+    from autoenc.train import train
+
+    out = tmp_path_factory.mktemp("y2uv_run")
+    overrides = ("dataset=photos", "task=y2uv", "trainer=debug", "trainer.limit_val_batches=1.0", *QUIET)
+    train(compose_config("config", out, *overrides))
+    return out

@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from conftest import QUIET
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
@@ -29,7 +30,6 @@ KEYS = {
     "train_seconds",
     "history",
 }
-QUIET = ("trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
 
 
 def test_short_training_learns_and_writes_every_output(make_cfg, tmp_path):

@@ -1,0 +1,60 @@
+"""evaluate(cfg): re-test a checkpoint on any dataset and split; write metrics.json (the
+training's keys, the test_* ones measured anew) into the eval's output dir and return it."""
+
+import json
+from pathlib import Path
+
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from autoenc import UserError
+from autoenc.data import Batches, ImageDataModule
+from autoenc.inference import load_checkpoint
+from autoenc.train import write_json
+
+SPLITS = ("train", "val", "test")
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    if OmegaConf.is_missing(cfg, "ckpt_path"):
+        raise UserError("give the checkpoint: python eval.py ckpt_path=outputs/runs/.../checkpoints/best.ckpt")
+    if cfg.split not in SPLITS:
+        raise UserError(f"split={cfg.split!r}: must be one of {', '.join(SPLITS)}")
+    ckpt_path = Path(cfg.ckpt_path).expanduser()
+    model, ckpt = load_checkpoint(ckpt_path)
+    run_json = ckpt_path.resolve().parent.parent / "metrics.json"  # <run>/checkpoints/best.ckpt
+    trained = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    if cfg.get("dataset") is not None:
+        dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    elif "datamodule_hyper_parameters" in ckpt:  # the run's own data, as the checkpoint recorded it
+        dataset = ckpt["datamodule_hyper_parameters"]
+    else:
+        raise UserError(f"{ckpt_path} does not say which data it was trained on: add e.g. dataset=photos")
+    data = ImageDataModule(**dataset)
+    data.setup()
+    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
+                        enable_model_summary=False, enable_progress_bar=False)  # fmt: skip
+    images = {"train": data.train_set, "val": data.val_set, "test": data.test_set}[cfg.split]
+    test = trainer.test(model, dataloaders=Batches(images, cfg.batch_size), verbose=False)[0]
+    history = ckpt.get("history", {"train_mse": [], "val_mse": []})
+    metrics = {
+        **trained,  # what the training recorded (arch name, seed, train_seconds, ...), if it is there
+        "arch": trained.get("arch", "custom"),
+        **model.describe(),
+        "seed": trained.get("seed"),
+        "epochs": trained.get("epochs", len(history["train_mse"])),
+        "best_val_mse": trained.get("best_val_mse", min(history["val_mse"], default=None)),
+        "train_seconds": trained.get("train_seconds"),
+        "history": history,
+        "dataset": data.name,
+        "split": data.split,
+        "sizes": data.sizes(),
+        "evaluated": {"checkpoint": str(ckpt_path), "split": cfg.split, "images": len(images)},
+        **{key.replace("/", "_"): value for key, value in test.items()},
+    }
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "metrics.json", metrics)
+    print(f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
+          f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}")  # fmt: skip
+    return metrics

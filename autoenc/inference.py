@@ -1,0 +1,163 @@
+"""Use a trained model: load a checkpoint safely, and run it on pictures of any size.
+
+The network is fully convolutional: a picture is padded (reflect) to a multiple of its
+total down-sampling, run, and cropped back. For colour tasks the output keeps the input's
+own full-resolution luminance and takes only the colour from the model.
+"""
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from kornia.color import rgb_to_yuv, yuv_to_rgb
+
+from autoenc import UserError
+from autoenc.module import AutoEncoder
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[AutoEncoder, dict]:
+    """An autoenc checkpoint -> (model in eval mode, the checkpoint dict). Loaded with
+    torch.load(weights_only=True): tensors and plain values only, never pickled code."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise UserError(
+            f"checkpoint {path} holds objects other than tensors and plain values; refused to load it "
+            f"(it may run code): {str(e).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
+        raise UserError(f"checkpoint {path} is corrupt or not a PyTorch file: {str(e).splitlines()[0]}") from None
+    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+    if not isinstance(hparams, dict) or not {"widths", "kernel_size", "block", "task"} <= hparams.keys():
+        raise UserError(f"{path} is not an autoenc checkpoint (no widths/kernel_size/block/task hyper-parameters)")
+    model = AutoEncoder(**hparams)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, RuntimeError) as e:
+        raise UserError(f"{path}: weights do not fit the arch it names: {str(e).splitlines()[0]}") from None
+    return model.to(device).eval(), ckpt
+
+
+def stride_of(model: AutoEncoder) -> int:
+    """Total down-sampling: sizes must be multiples of it."""
+    return 2 ** (len(model.hparams.widths) - 1)
+
+
+@torch.no_grad()
+def predict_rgb(model: AutoEncoder, rgb: torch.Tensor) -> torch.Tensor:
+    """RGB (N, 3, H, W) in [-1, 1], any H, W -> the model's RGB output, same size. Colour tasks
+    see only the input's luminance and keep it: the output's YUV luma is the input's."""
+    task = model.task
+    h, w = rgb.shape[-2:]
+    s = stride_of(model)
+    x, _ = task.split(rgb)
+    pad = (0, -w % s, 0, -h % s)
+    mode = "reflect" if min(h, w) > s else "replicate"  # reflect needs more pixels than it pads
+    out = model(F.pad(x, pad, mode=mode))[..., :h, :w]
+    pred = task.to_rgb(x, out)
+    if task.name == "reconstruct":
+        return pred.clamp(-1, 1)
+    return with_luma(rgb_to_yuv(rgb)[:, :1], pred)
+
+
+def with_luma(luma: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
+    """The YUV luma `luma` (N, 1, H, W) with the chroma of RGB `colour`, chroma scaled down per
+    pixel just enough to stay inside [-1, 1]: the luma is kept exactly, the hue too."""
+    uv = rgb_to_yuv(colour)[:, 1:]
+    offset = yuv_to_rgb(torch.cat([torch.zeros_like(luma), uv], dim=1))  # RGB = luma + offset (linear)
+    room = torch.where(offset > 0, (1 - luma) / offset, torch.where(offset < 0, (-1 - luma) / offset, torch.inf))
+    return luma + room.amin(dim=1, keepdim=True).clamp(0, 1) * offset
+
+
+def to_tensor(picture: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> (1, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def to_picture(rgb: torch.Tensor) -> np.ndarray:
+    """(3, H, W) in [-1, 1] -> uint8 (H, W, 3)."""
+    return ((rgb.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def read_picture(path: Path) -> np.ndarray:
+    """A picture file as uint8 RGB; a clear UserError for unreadable, malformed or huge files
+    (Pillow's decompression-bomb guard stays on)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"))  # a writable copy
+    except Image.DecompressionBombError as e:
+        raise UserError(f"{path}: refused, too large ({e})") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise UserError(f"{path}: cannot read this picture ({e})") from None
+
+
+def picture_files(root: Path) -> list[Path]:
+    from autoenc.data import PICTURE_SUFFIXES
+
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+
+
+def run_on_files(model: AutoEncoder, jobs: list[tuple[Path, Path]], batch_size: int = 16,
+                 side_by_side: bool = False, progress: bool = True) -> tuple[int, list[str]]:  # fmt: skip
+    """Each (input, output) pair: read, run, write (PNG, or the output's format). Pictures of one
+    size go through in batches. Returns (written, problems); an unreadable input is skipped."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    problems, pictures = [], []
+    for src, dst in jobs:
+        try:
+            pictures.append((src, dst, read_picture(src)))
+        except UserError as e:
+            problems.append(str(e))
+    pictures.sort(key=lambda p: p[2].shape)
+    device = next(model.parameters()).device
+    written = 0
+    with tqdm(total=len(pictures), unit="picture", disable=not progress) as bar:
+        i = 0
+        while i < len(pictures):
+            same = [p for p in pictures[i : i + batch_size] if p[2].shape == pictures[i][2].shape]
+            rgb = torch.cat([to_tensor(p[2]) for p in same]).to(device)
+            for (_, dst, picture), out in zip(same, predict_rgb(model, rgb), strict=True):
+                result = to_picture(out)
+                if side_by_side:
+                    result = np.concatenate([picture, result], axis=1)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(result).save(dst)
+                written += 1
+            bar.update(len(same))
+            i += len(same)
+    return written, problems
+
+
+def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, str]:
+    """The checkpoint's network as ONNX (dynamic batch, height, width) with its task as metadata."""
+    import warnings
+
+    import onnx
+
+    model, _ = load_checkpoint(ckpt)
+    task, s = model.task, stride_of(model)
+    meta = {"autoenc.task": task.name, "autoenc.stride": str(s), "autoenc.widths": str(list(model.hparams.widths)),
+            "autoenc.kernel_size": str(model.hparams.kernel_size), "autoenc.block": model.hparams.block,
+            "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/tasks.py)"}  # fmt: skip
+    dims = {0: "batch", 2: "height", 3: "width"}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
+        torch.onnx.export(model.net, (torch.zeros(1, task.in_channels, 2 * s, 2 * s),), str(output), dynamo=False,
+                          input_names=["input"], output_names=["output"], opset_version=opset,
+                          dynamic_axes={"input": dims, "output": dims})  # fmt: skip
+    graph = onnx.load(str(output))
+    for key, value in meta.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(output))
+    return meta

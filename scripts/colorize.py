@@ -1,0 +1,58 @@
+"""Colorize (or reconstruct) pictures of any size with a trained autoenc model.
+
+    python scripts/colorize.py input=old_photo.jpg output=colour.png     # the shipped colorizer
+    python scripts/colorize.py ckpt=outputs/runs/.../checkpoints/best.ckpt input=some/folder output=out/folder
+    options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16
+
+The task (y2uv, gray2rgb, l2ab, reconstruct) comes from the checkpoint. Colour tasks keep the
+input's own full-resolution luminance and take only the colour from the model. Unreadable
+pictures in a folder are reported and skipped.
+"""
+
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from autoenc import UserError
+from autoenc.inference import load_checkpoint, picture_files, run_on_files
+
+DEFAULTS = {"ckpt": str(Path(__file__).resolve().parents[1] / "autoenc" / "assets" / "colorizer_y2uv_photos.ckpt"),
+            "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16}  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
+        unknown = set(args) - set(DEFAULTS)
+        if unknown or args.input is None or args.output is None:
+            raise UserError(f"usage: colorize.py input=PATH output=PATH [{', '.join(k for k in DEFAULTS)}=...]"
+                            + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else ""))  # fmt: skip
+        if args.batch_size < 1:
+            raise UserError(f"batch_size={args.batch_size}: must be a positive integer")
+        import torch
+
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+        model, _ = load_checkpoint(args.ckpt, device)
+        src, dst = Path(args.input), Path(args.output)
+        if src.is_dir():
+            jobs = [(p, (dst / p.relative_to(src)).with_suffix(".png")) for p in picture_files(src)]
+            if not jobs:
+                raise UserError(f"no pictures under {src}")
+        elif src.is_file():
+            jobs = [(src, dst / f"{src.stem}.png" if dst.is_dir() else dst)]
+        else:
+            raise UserError(f"input={src}: no such file or folder")
+        written, problems = run_on_files(model, jobs, args.batch_size, args.side_by_side, progress=len(jobs) > 1)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for p in problems:
+        print(f"skipped: {p}", file=sys.stderr)
+    skipped = f", skipped {len(problems)}" if problems else ""
+    print(f"{model.task.name}: wrote {written} picture(s) to {dst}{skipped}")
+    return 0 if written else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

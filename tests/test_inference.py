@@ -1,0 +1,127 @@
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from conftest import ROOT, compose_config
+from kornia.color import rgb_to_yuv
+from PIL import Image
+
+from autoenc import UserError
+from autoenc.evaluate import evaluate
+from autoenc.inference import export_onnx, load_checkpoint, predict_rgb, read_picture
+
+
+@pytest.fixture(scope="module")
+def model(y2uv_run):
+    return load_checkpoint(y2uv_run / "checkpoints" / "best.ckpt")[0]
+
+
+@pytest.mark.parametrize("h,w", [(32, 32), (33, 47), (101, 37), (37, 101), (5, 7), (1, 1)])
+def test_any_size_comes_back_the_same_size_with_its_own_luminance(model, h, w):
+    rgb = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(h * w)) * 2 - 1
+    out = predict_rgb(model, rgb)
+    assert out.shape == rgb.shape and out.min() >= -1 and out.max() <= 1
+    torch.testing.assert_close(rgb_to_yuv(out)[:, :1], rgb_to_yuv(rgb)[:, :1], atol=1e-5, rtol=0)
+
+
+def test_colorize_a_folder(model, y2uv_run, tmp_path):
+    rng = np.random.default_rng(0)
+    src, dst = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    sizes = {"portrait.png": (61, 35), "landscape.jpg": (35, 61), "sub/gray.png": (40, 40), "sub/same.png": (40, 40)}
+    for name, (h, w) in sizes.items():
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(src / name)
+    (src / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={y2uv_run}/checkpoints/best.ckpt",
+                        f"input={src}", f"output={dst}", "side_by_side=true", "batch_size=2"],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "wrote 4 picture(s)" in r.stdout and "skipped 1" in r.stdout and "broken.jpg" in r.stderr
+    for name, (h, w) in sizes.items():
+        picture = np.asarray(Image.open(src / name).convert("RGB"))
+        out = np.asarray(Image.open((dst / name).with_suffix(".png")))
+        assert out.shape == (h, 2 * w, 3)  # input | output
+        np.testing.assert_array_equal(out[:, :w], picture)
+        luma = [
+            rgb_to_yuv(torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255)[0, 0] for a in (picture, out[:, w:])
+        ]
+        assert (luma[0] - luma[1]).abs().max() <= 0.5 / 255 + 1e-6  # equal up to 8-bit rounding
+
+
+def test_eval_reproduces_the_training_test_metric(y2uv_run, tmp_path):
+    import json
+
+    trained = json.loads((y2uv_run / "metrics.json").read_text())
+    metrics = evaluate(compose_config("eval", tmp_path, f"ckpt_path={y2uv_run}/checkpoints/best.ckpt"))
+    assert metrics["test_mse"] == pytest.approx(trained["test_mse"], rel=1e-5)
+    assert metrics["test_mse_rgb"] == pytest.approx(trained["test_mse_rgb"], rel=1e-5)
+    assert set(trained) <= set(metrics) and (tmp_path / "metrics.json").is_file()
+    val = evaluate(compose_config("eval", tmp_path, f"ckpt_path={y2uv_run}/checkpoints/best.ckpt", "split=val"))
+    assert val["test_mse"] == pytest.approx(trained["best_val_mse"], rel=1e-5)  # validation of the best epoch
+
+
+def test_onnx_matches_pytorch(model, y2uv_run, tmp_path):
+    meta = export_onnx(y2uv_run / "checkpoints" / "best.ckpt", tmp_path / "m.onnx")
+    assert meta["autoenc.task"] == "y2uv" and meta["autoenc.stride"] == "4"
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    for shape in [(1, 1, 32, 32), (3, 1, 36, 52), (2, 1, 64, 20)]:
+        x = torch.rand(*shape) * 2 - 1
+        got = session.run(None, {"input": x.numpy()})[0]
+        with torch.no_grad():
+            np.testing.assert_allclose(got, model.net(x).numpy(), atol=1e-4, rtol=0)
+
+
+class Payload:
+    def __reduce__(self):
+        return (exec, ("open(__import__('os').environ['MARKER'], 'w').write('ran')",))
+
+
+def test_a_tampered_checkpoint_does_not_run_code(y2uv_run, tmp_path, monkeypatch):
+    marker = tmp_path / "marker"
+    monkeypatch.setenv("MARKER", str(marker))
+    ckpt = torch.load(y2uv_run / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["extra"] = Payload()
+    torch.save(ckpt, tmp_path / "evil.ckpt")
+    with pytest.raises(UserError, match="refused"):
+        load_checkpoint(tmp_path / "evil.ckpt")
+    assert not marker.exists()
+    pickle.loads(pickle.dumps(Payload()))  # the payload is real: unpickled unsafely, it runs
+    assert marker.exists()
+
+
+def test_wrong_or_corrupt_checkpoints_say_so(y2uv_run, tmp_path):
+    (tmp_path / "junk.ckpt").write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(UserError, match="corrupt"):
+        load_checkpoint(tmp_path / "junk.ckpt")
+    torch.save({"state_dict": {}, "epoch": 3}, tmp_path / "other.ckpt")
+    with pytest.raises(UserError, match="not an autoenc checkpoint"):
+        load_checkpoint(tmp_path / "other.ckpt")
+    ckpt = torch.load(y2uv_run / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["hyper_parameters"]["widths"] = [16, 24, 32]
+    torch.save(ckpt, tmp_path / "mismatch.ckpt")
+    with pytest.raises(UserError, match="do not fit"):
+        load_checkpoint(tmp_path / "mismatch.ckpt")
+    with pytest.raises(UserError, match="does not exist"):
+        load_checkpoint(tmp_path / "nowhere.ckpt")
+
+
+def test_huge_pictures_are_refused(tmp_path, monkeypatch):
+    Image.fromarray(np.zeros((100, 100, 3), dtype=np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the bomb guard, scaled down
+    with pytest.raises(UserError, match="too large"):
+        read_picture(tmp_path / "big.png")
+
+
+def test_eval_needs_a_checkpoint(tmp_path):
+    with pytest.raises(UserError, match="ckpt_path="):
+        evaluate(compose_config("eval", tmp_path))
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={tmp_path}/none.ckpt",
+                        f"input={tmp_path}", f"output={tmp_path}/o"], capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 1 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
