@@ -177,27 +177,40 @@ def split_indices(n: int, split: str, seed: int, n_official_train: int | None = 
 
 
 class Batches:
-    """Batches of a uint8 (N, H, W, C) tensor, each one slice: of a per-epoch permutation
-    (shuffle) or in order. No per-sample Python work. Lightning calls sampler.set_epoch."""
+    """Batches of a uint8 (N, H, W, C) tensor, each one slice of a per-epoch permutation
+    (shuffle) or of the data in order; no per-sample Python work, no workers. The tensor may
+    live on the training device. With several processes (rank of world), each takes its own
+    shard: when shuffling, equal shards of a permutation all ranks share (a remainder of fewer
+    than `world` samples sits out that epoch); in order, every sample exactly once."""
 
-    def __init__(self, images: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0):
+    def __init__(self, images: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 rank: int = 0, world: int = 1):  # fmt: skip
         self.images, self.batch_size, self.shuffle, self.seed = images, batch_size, shuffle, seed
-        self.epoch = 0
+        self.rank, self.world, self.epoch = rank, world, 0
         self.sampler, self.batch_sampler = self, None  # where Lightning looks for set_epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _size(self) -> int:
+        n = len(self.images)
+        return n // self.world if self.shuffle else len(range(self.rank, n, self.world))
+
     def __len__(self) -> int:
-        return math.ceil(len(self.images) / self.batch_size)
+        return math.ceil(self._size() / self.batch_size)
 
     def __iter__(self):
         n, b = len(self.images), self.batch_size
-        if not self.shuffle:
+        if not self.shuffle and self.world == 1:
             yield from (self.images[i : i + b] for i in range(0, n, b))
             return
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
-        yield from (self.images[order[i : i + b]] for i in range(0, n, b))
+        if self.shuffle:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
+            order = order[self.rank : self._size() * self.world : self.world]
+        else:
+            order = torch.arange(self.rank, n, self.world)
+        order = order.to(self.images.device)
+        yield from (self.images[order[i : i + b]] for i in range(0, len(order), b))
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -213,6 +226,7 @@ class ImageDataModule(L.LightningDataModule):
         download: bool = True,
         on_error: str = "skip",
         seed: int = 0,
+        on_device: bool = True,
     ):
         super().__init__()
         self.save_hyperparameters()  # into each checkpoint, so eval.py finds the run's data
@@ -224,6 +238,7 @@ class ImageDataModule(L.LightningDataModule):
             raise UserError(f"dataset.split={split!r}: must be one of {', '.join(SPLITS)}")
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
+        self.on_device = on_device
         self.train_set = self.val_set = self.test_set = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -246,14 +261,22 @@ class ImageDataModule(L.LightningDataModule):
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train_set), "val": len(self.val_set), "test": len(self.test_set)}
 
+    def _batches(self, images: torch.Tensor, shuffle: bool = False) -> Batches:
+        rank, world = 0, 1
+        if self.trainer is not None:
+            rank, world = self.trainer.global_rank, self.trainer.world_size
+            if self.on_device:  # one copy on the training device, no transfer per batch
+                images = images.to(self.trainer.strategy.root_device)
+        return Batches(images, self.batch_size, shuffle, self.seed, rank, world)
+
     def train_dataloader(self) -> Batches:
-        return Batches(self.train_set, self.batch_size, shuffle=True, seed=self.seed)
+        return self._batches(self.train_set, shuffle=True)
 
     def val_dataloader(self) -> Batches:
-        return Batches(self.val_set, self.batch_size)
+        return self._batches(self.val_set)
 
     def test_dataloader(self) -> Batches:
-        return Batches(self.test_set, self.batch_size)
+        return self._batches(self.test_set)
 
 
 SOURCES = ("cifar10", "photos", "images")

@@ -23,9 +23,11 @@ from autoenc.tasks import get_task
 GRID_IMAGES = 8
 
 
-def to_unit_rgb(batch: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1], as the study scales pixels."""
-    return batch.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+def to_unit_rgb(batch: torch.Tensor, channels_last: bool = True) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1], as the study scales pixels; in
+    channels-last memory (the NHWC batch as it is), or copied to contiguous NCHW."""
+    rgb = batch.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    return rgb if channels_last else rgb.contiguous()
 
 
 class AutoEncoder(L.LightningModule):
@@ -47,6 +49,7 @@ class AutoEncoder(L.LightningModule):
         self.test_rgb, self.test_gray = RGBScores(), RGBScores()
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
         self._grid: tuple[torch.Tensor, ...] | None = None
+        self.channels_last = True  # memory layout of the batches (autoenc.speed.apply sets it)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -61,7 +64,7 @@ class AutoEncoder(L.LightningModule):
         }  # fmt: skip
 
     def _run(self, batch: torch.Tensor):
-        rgb = to_unit_rgb(batch)
+        rgb = to_unit_rgb(batch, self.channels_last)
         x, y = self.task.split(rgb)
         return rgb, x, y, self(x)
 

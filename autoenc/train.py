@@ -15,6 +15,8 @@ from autoenc import UserError
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder
+from autoenc.speed import apply as apply_speed
+from autoenc.speed import resolve_precision
 from autoenc.tasks import get_task
 
 
@@ -41,7 +43,10 @@ def train(cfg: DictConfig) -> dict:
     check_config(cfg)
     out = Path(cfg.output_dir)
     L.seed_everything(cfg.seed, verbose=False)
-    data = ImageDataModule(**OmegaConf.to_container(cfg.dataset, resolve=True), seed=cfg.seed)
+    speed = cfg.get("speed") or {}
+    data = ImageDataModule(
+        **OmegaConf.to_container(cfg.dataset, resolve=True), seed=cfg.seed, on_device=speed.get("device_data", True)
+    )
     data.setup()
     model = AutoEncoder(
         widths=list(cfg.arch.widths),
@@ -51,6 +56,10 @@ def train(cfg: DictConfig) -> dict:
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
     )
     net = model.describe()
+    apply_speed(model, speed.get("channels_last", True), speed.get("compile", False), speed.get("threads"))
+    trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
+    trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "32-true"),
+                                                  trainer_args.get("accelerator", "auto"))  # fmt: skip
     print(
         f"autoenc: arch {cfg.arch.name} {net['widths']} k{net['kernel_size']} {net['block']}, task {net['task']}, "
         f"latent {'x'.join(map(str, net['latent_shape']))} = {net['latent_size']}, {net['params']:,} params; "
@@ -66,7 +75,7 @@ def train(cfg: DictConfig) -> dict:
         auto_insert_metric_name=False,
     )
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)
-    trainer = L.Trainer(**cfg.trainer, logger=logger, callbacks=[checkpoint], default_root_dir=out)
+    trainer = L.Trainer(**trainer_args, logger=logger, callbacks=[checkpoint], default_root_dir=out)
     start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     train_seconds = time.perf_counter() - start

@@ -170,3 +170,15 @@ def test_bad_dataset_numbers(tmp_path):
         ImageDataModule("photos", batch_size=0)
     with pytest.raises(UserError, match="cifar10, photos, images"):
         ImageDataModule("mnist")
+
+
+def test_batches_shard_across_processes():
+    images = torch.arange(131, dtype=torch.int64).reshape(131, 1, 1, 1)
+    train = [Batches(images, 16, shuffle=True, seed=3, rank=r, world=2) for r in range(2)]
+    for b in train:
+        b.set_epoch(5)
+    shards = [torch.cat([x.flatten() for x in b]) for b in train]
+    assert len(train[0]) == len(train[1]) == 5  # equal steps on every rank, as DDP needs
+    assert len(shards[0]) == len(shards[1]) == 65 and not set(shards[0].tolist()) & set(shards[1].tolist())
+    ordered = [torch.cat([x.flatten() for x in Batches(images, 16, rank=r, world=2)]) for r in range(2)]
+    assert sorted(torch.cat(ordered).tolist()) == list(range(131))  # val/test: every sample exactly once
