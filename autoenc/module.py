@@ -5,6 +5,8 @@ AutoEncoder.load_from_checkpoint(path) rebuilds it with nothing else.
 """
 
 import math
+import os
+import time
 from collections.abc import Sequence
 
 import lightning as L
@@ -67,6 +69,10 @@ class AutoEncoder(L.LightningModule):
         rgb = to_unit_rgb(batch, self.channels_last)
         x, y = self.task.split(rgb)
         return rgb, x, y, self(x)
+
+    def on_train_start(self) -> None:
+        if t0 := os.environ.get("AUTOENC_T0"):  # set by scripts/bench.py to time start-up
+            print(f"autoenc: first training step {time.time() - float(t0):.2f} s after launch", flush=True)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         _, _, y, pred = self._run(batch)
