@@ -17,6 +17,8 @@ from kornia.color import rgb_to_yuv, yuv_to_rgb
 from autoenc import UserError
 from autoenc.module import AutoEncoder
 
+SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_photos.ckpt"  # scripts/make_colorizer.py
+
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[AutoEncoder, dict]:
     """An autoenc checkpoint -> (model in eval mode, the checkpoint dict). Loaded with
@@ -161,3 +163,11 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
         graph.metadata_props.add(key=key, value=value)
     onnx.save(graph, str(output))
     return meta
+
+
+def slim_checkpoint(src: str | Path, dst: str | Path) -> None:
+    """Keep what inference needs (weights, hyper-parameters, data config, history): a small file."""
+    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    keep = ("state_dict", "hyper_parameters", "datamodule_hyper_parameters", "history", "epoch", "global_step")
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: ckpt[k] for k in keep if k in ckpt}, dst)

@@ -15,9 +15,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from autoenc import UserError
-from autoenc.inference import load_checkpoint, picture_files, run_on_files
+from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, picture_files, run_on_files
 
-DEFAULTS = {"ckpt": str(Path(__file__).resolve().parents[1] / "autoenc" / "assets" / "colorizer_y2uv_photos.ckpt"),
+DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER),
             "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16}  # fmt: skip
 
 
