@@ -78,7 +78,14 @@ class AutoEncoder(L.LightningModule):
         _, _, y, pred = self._run(batch)
         loss = F.mse_loss(pred, y)
         self.train_mse.update(loss.detach(), weight=y.numel())  # stays on the device: no sync
+        # NaN/inf stops the run at once: every step on the CPU (cheap), every 100th on a GPU
+        if (loss.device.type == "cpu" or batch_idx % 100 == 0) and not torch.isfinite(loss):
+            self._diverged(f"the loss is {loss.item()} at epoch {self.current_epoch}, step {batch_idx}")
         return loss
+
+    def _diverged(self, what: str) -> None:
+        lr = (self.hparams.optimizer or {}).get("lr")
+        raise UserError(f"training diverged: {what} (learning rate {lr} too high?); no result written")
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         rgb, x, y, pred = self._run(batch)
@@ -96,11 +103,7 @@ class AutoEncoder(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         mse = self._epoch_metric("train", self.train_mse)
         if not math.isfinite(mse):
-            lr = (self.hparams.optimizer or {}).get("lr")
-            raise UserError(
-                f"training diverged: train/mse is {mse} in epoch {self.current_epoch} "
-                f"(learning rate {lr} too high?); no result written"
-            )
+            self._diverged(f"train/mse is {mse} in epoch {self.current_epoch}")
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:

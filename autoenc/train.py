@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import lightning as L
+import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
@@ -39,9 +41,54 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written beside their final name, then renamed: a kill never leaves a
+    truncated best.ckpt or last.ckpt for a resume to trust."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, path)
+
+
+def previous_state(out: Path, cfg: DictConfig) -> tuple[dict | None, str | None]:
+    """(finished metrics, checkpoint to resume from) of an earlier run in this output dir.
+    ckpt_path=... resumes from that file; retrain=true sets earlier results aside."""
+    metrics, last = out / "metrics.json", out / "checkpoints" / "last.ckpt"
+    if cfg.get("retrain"):
+        if metrics.exists() or last.exists():
+            aside = out / f"replaced_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+            aside.mkdir()
+            for p in (metrics, out / "checkpoints"):
+                if p.exists():
+                    os.replace(p, aside / p.name)
+            print(f"autoenc: retrain=true: earlier results moved to {aside}")
+        return None, cfg.get("ckpt_path")
+    if cfg.get("ckpt_path"):
+        if not Path(cfg.ckpt_path).is_file():
+            raise UserError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint")
+        return None, str(cfg.ckpt_path)
+    if metrics.is_file():
+        return json.loads(metrics.read_text()), None
+    return None, str(last) if last.is_file() else None
+
+
 def train(cfg: DictConfig) -> dict:
     check_config(cfg)
     out = Path(cfg.output_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".writable").touch()
+        (out / ".writable").unlink()
+    except OSError as e:
+        raise UserError(f"cannot write to the output dir {out}: {e.strerror or e}") from None
+    finished, resume = previous_state(out, cfg)
+    if finished is not None:
+        print(f"autoenc: {out} already holds a finished run (test mse {finished['test_mse']:.6f}); "
+              "add retrain=true to train it again")  # fmt: skip
+        return finished
     L.seed_everything(cfg.seed, verbose=False)
     speed = cfg.get("speed") or {}
     data = ImageDataModule(
@@ -73,11 +120,15 @@ def train(cfg: DictConfig) -> dict:
         mode="min",
         save_last=True,
         auto_insert_metric_name=False,
+        enable_version_counter=False,
     )
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)
-    trainer = L.Trainer(**trainer_args, logger=logger, callbacks=[checkpoint], default_root_dir=out)
+    trainer = L.Trainer(**trainer_args, logger=logger, callbacks=[checkpoint], default_root_dir=out,
+                        plugins=[AtomicCheckpointIO()])  # fmt: skip
+    if resume:
+        print(f"autoenc: resuming from {resume}")
     start = time.perf_counter()
-    trainer.fit(model, datamodule=data)
+    trainer.fit(model, datamodule=data, ckpt_path=resume, weights_only=True)
     train_seconds = time.perf_counter() - start
     if trainer.interrupted:
         raise UserError("training was interrupted; no result written")
@@ -97,13 +148,15 @@ def train(cfg: DictConfig) -> dict:
         "sizes": data.sizes(),
         **{key.replace("/", "_"): value for key, value in test.items()},  # test_mse, test_psnr, ...
         "best_val_mse": checkpoint.best_model_score.item(),
-        "train_seconds": round(train_seconds, 2),
+        "train_seconds": round(train_seconds, 2),  # of this process: after a resume, the resumed part
+        "resumed_from": resume,
         "device": str(trainer.strategy.root_device),
         "precision": str(trainer.precision),
         "best_checkpoint": os.path.relpath(checkpoint.best_model_path, out),
         "history": history,
     }
-    write_json(out / "metrics.json", metrics)
+    if trainer.is_global_zero:
+        write_json(out / "metrics.json", metrics)
     print(
         f"autoenc: test mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
         f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
