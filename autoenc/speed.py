@@ -37,3 +37,22 @@ def apply(model: torch.nn.Module, channels_last: bool = True, compile: bool = Fa
         model.to(memory_format=torch.channels_last)
     if compile:
         model.net = torch.compile(model.net)
+
+
+def threads_per_job() -> int | None:
+    """Under Hydra's joblib launcher (parallel jobs on one machine): this machine's cores shared
+    out among the jobs, so they do not fight over them. None elsewhere (torch's default)."""
+    import os
+
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        launcher = HydraConfig.get().launcher
+    except (ImportError, ValueError):  # not under Hydra (tests, scripts)
+        return None
+    if "joblib" not in str(launcher.get("_target_", "")):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    jobs = launcher.get("n_jobs") or -1
+    jobs = cores + 1 + jobs if jobs < 0 else jobs  # joblib's convention: -1 = all cores
+    return max(1, cores // max(1, jobs))

@@ -18,7 +18,7 @@ from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder
 from autoenc.speed import apply as apply_speed
-from autoenc.speed import resolve_precision
+from autoenc.speed import resolve_precision, threads_per_job
 from autoenc.tasks import get_task
 
 
@@ -75,6 +75,17 @@ def previous_state(out: Path, cfg: DictConfig) -> tuple[dict | None, str | None]
     return None, str(last) if last.is_file() else None
 
 
+def check_fits(model: AutoEncoder, path: str) -> None:
+    """A checkpoint to resume from must hold this very network (loaded safely, weights_only)."""
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
+    except Exception as e:
+        raise UserError(
+            f"checkpoint {path} does not fit arch {list(model.hparams.widths)} k{model.hparams.kernel_size} "
+            f"{model.hparams.block}, task {model.task.name}: {str(e).splitlines()[0]}"
+        ) from None
+
+
 def train(cfg: DictConfig) -> dict:
     check_config(cfg)
     out = Path(cfg.output_dir)
@@ -103,7 +114,8 @@ def train(cfg: DictConfig) -> dict:
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
     )
     net = model.describe()
-    apply_speed(model, speed.get("channels_last", True), speed.get("compile", False), speed.get("threads"))
+    threads = speed.get("threads") or threads_per_job()
+    apply_speed(model, speed.get("channels_last", True), speed.get("compile", False), threads)
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
     trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "32-true"),
                                                   trainer_args.get("accelerator", "auto"))  # fmt: skip
@@ -126,6 +138,7 @@ def train(cfg: DictConfig) -> dict:
     trainer = L.Trainer(**trainer_args, logger=logger, callbacks=[checkpoint], default_root_dir=out,
                         plugins=[AtomicCheckpointIO()])  # fmt: skip
     if resume:
+        check_fits(model, resume)
         print(f"autoenc: resuming from {resume}")
     start = time.perf_counter()
     trainer.fit(model, datamodule=data, ckpt_path=resume, weights_only=True)
