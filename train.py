@@ -9,12 +9,17 @@ python train.py -m experiment=table                # the study's whole table (th
 python train.py --help                             # the config groups and options
 """
 
+import hashlib
 import sys
 import traceback
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+# A run's folder is named after its overrides, so the same command finds its own earlier run
+# (to resume it, or to see it finished): conf/config.yaml hydra.run.dir
+OmegaConf.register_new_resolver("short_hash", lambda text: hashlib.sha1(str(text).encode()).hexdigest()[:8])
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

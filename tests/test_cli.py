@@ -22,7 +22,8 @@ def test_help_lists_the_config_groups():
         "experiment: lr_study, table",
         "dataset: cifar10, images, photos",
         "optimizer: adam, adamw, sgd",
-        "trainer: cpu, debug, default, gpu",
+        "trainer: cpu, ddp, debug, default, gpu",
+        "hparams_search: optuna",
     ]:
         assert line in out
 

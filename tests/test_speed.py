@@ -1,0 +1,39 @@
+"""The fast path (device-resident uint8 batches, channels_last, bf16 autocast) changes speed, not results."""
+
+import pytest
+import torch
+from conftest import QUIET
+
+from autoenc.data import ImageDataModule
+from autoenc.speed import cpu_supports_bf16, resolve_precision
+from autoenc.train import train
+
+
+def test_fast_batches_are_a_plain_pass_over_the_data_reordered():
+    data = ImageDataModule("photos", batch_size=64)
+    data.setup()
+    plain = torch.utils.data.DataLoader(data.train_set, batch_size=64, shuffle=False)
+    reference = sorted(bytes(x.numpy()) for batch in plain for x in batch)
+    fast = data.train_dataloader()
+    for epoch in range(2):
+        fast.set_epoch(epoch)
+        batches = list(fast)
+        assert len(batches) == len(plain) and all(b.dtype == torch.uint8 for b in batches)
+        assert sorted(bytes(x.numpy()) for b in batches for x in b) == reference  # every sample once
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    assert resolve_precision("32-true", "cpu") == "32-true"
+    expected = "bf16-mixed" if cpu_supports_bf16() else "32-true"
+    assert resolve_precision("auto", "cpu") == expected
+
+
+@pytest.mark.slow
+def test_bf16_and_channels_last_train_as_well_as_fp32(make_cfg, tmp_path):
+    """Tolerance: test MSE within 10% of the fp32 NCHW run's after 2 epochs (same seed, same batches)."""
+    args = ("dataset=photos", "trainer.max_epochs=2", *QUIET)
+    fp32 = train(make_cfg(*args, "trainer.precision=32-true", "speed.channels_last=false",
+                          f"output_dir={tmp_path / 'fp32'}"))  # fmt: skip
+    fast = train(make_cfg(*args, "trainer.precision=bf16-mixed", f"output_dir={tmp_path / 'fast'}"))
+    assert fast["precision"] == "bf16-mixed" and fp32["precision"] == "32-true"
+    assert fast["test_mse"] == pytest.approx(fp32["test_mse"], rel=0.10)
