@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
@@ -135,7 +135,10 @@ def train(cfg: DictConfig) -> dict:
         enable_version_counter=False,
     )
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)
-    trainer = L.Trainer(**trainer_args, logger=logger, callbacks=[checkpoint], default_root_dir=out,
+    callbacks = [checkpoint]
+    if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
+        callbacks.append(TQDMProgressBar(refresh_rate=speed.get("progress_every", 20)))
+    trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
                         plugins=[AtomicCheckpointIO()])  # fmt: skip
     if resume:
         check_fits(model, resume)
