@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import UserError
 from autoenc.data import Batches, ImageDataModule
 from autoenc.inference import load_checkpoint
+from autoenc.speed import apply as apply_speed
 from autoenc.train import write_json
 
 SPLITS = ("train", "val", "test")
@@ -32,10 +33,12 @@ def evaluate(cfg: DictConfig) -> dict:
         raise UserError(f"{ckpt_path} does not say which data it was trained on: add e.g. dataset=photos")
     data = ImageDataModule(**dataset)
     data.setup()
-    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
-                        enable_model_summary=False, enable_progress_bar=False)  # fmt: skip
+    precision = cfg.get("precision") or trained.get("precision", "32-true")  # default: as it was trained
+    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, precision=precision, logger=False,
+                        enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=False)  # fmt: skip
     images = {"train": data.train_set, "val": data.val_set, "test": data.test_set}[cfg.split]
-    test = trainer.test(model, dataloaders=Batches(images, cfg.batch_size), verbose=False)[0]
+    apply_speed(model)  # channels_last, as in training: in bf16 the kernels must match to reproduce it
+    test = trainer.test(model, dataloaders=Batches(images, cfg.batch_size or data.batch_size), verbose=False)[0]
     history = ckpt.get("history", {"train_mse": [], "val_mse": []})
     metrics = {
         **trained,  # what the training recorded (arch name, seed, train_seconds, ...), if it is there

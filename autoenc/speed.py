@@ -17,14 +17,20 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(precision: str, accelerator: str) -> str:
-    """trainer.precision=auto -> bf16 autocast where the hardware has it, else fp32."""
+# Measured on photos, 15 epochs, seeds 0-2 (README, "bf16 on the CPU"): bf16 autocast left the
+# test MSE within the seed spread (< 1.1%) for single blocks, but 4.4% (2 std) worse for double.
+CPU_BF16_BLOCKS = {"single"}
+
+
+def resolve_precision(precision: str, accelerator: str, block: str = "single") -> str:
+    """trainer.precision=auto -> bf16 autocast where the hardware has it and it trains as well
+    as fp32 (on the CPU: single blocks), else fp32."""
     if str(precision) != "auto":
         return str(precision)
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     if on_gpu:
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-    return "bf16-mixed" if cpu_supports_bf16() else "32-true"
+    return "bf16-mixed" if cpu_supports_bf16() and block in CPU_BF16_BLOCKS else "32-true"
 
 
 def apply(model: torch.nn.Module, channels_last: bool = True, compile: bool = False,

@@ -117,8 +117,8 @@ def train(cfg: DictConfig) -> dict:
     threads = speed.get("threads") or threads_per_job()
     apply_speed(model, speed.get("channels_last", True), speed.get("compile", False), threads)
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
-    trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "32-true"),
-                                                  trainer_args.get("accelerator", "auto"))  # fmt: skip
+    trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "auto"),
+                                                  trainer_args.get("accelerator", "auto"), cfg.arch.block)  # fmt: skip
     print(
         f"autoenc: arch {cfg.arch.name} {net['widths']} k{net['kernel_size']} {net['block']}, task {net['task']}, "
         f"latent {'x'.join(map(str, net['latent_shape']))} = {net['latent_size']}, {net['params']:,} params; "

@@ -21,6 +21,7 @@ launching `python train.py` to its first training step.
 import argparse
 import contextlib
 import io
+import logging
 import os
 import statistics
 import subprocess
@@ -96,7 +97,7 @@ def plain(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[f
 def hand(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[float, float]:
     """(c): (b)'s settings written out by hand, without Lightning."""
     torch.manual_seed(0)
-    precision = resolve_precision("auto", "cuda" if device == "cuda" else "cpu")
+    precision = resolve_precision("auto", "cuda" if device == "cuda" else "cpu", ARCHS[arch][2])
     dtype = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
     train_u8, val_u8, test_u8 = (s.to(device) for s in (data.train_set, data.val_set, data.test_set))
     model = CAE(*ARCHS[arch], 3, 3).to(device, memory_format=torch.channels_last)
@@ -161,6 +162,7 @@ def startup_seconds(tmp: Path, repeats: int) -> float:
 
 
 def main() -> None:
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # (b)'s chatter, not the results
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=list(ARCHS))
     parser.add_argument("--epochs", type=int, default=2)
@@ -178,8 +180,8 @@ def main() -> None:
         n_train = len(data.train_set)
         name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
         precision = resolve_precision("auto", "cuda" if args.device == "cuda" else "cpu")
-        print(f"device: {name}; torch {torch.__version__}; precision auto -> {precision}; {n_train} training "
-              f"images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats", flush=True)  # fmt: skip
+        setup = f"{n_train} training images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats"
+        print(f"device: {name}; torch {torch.__version__}; precision auto -> {precision} (single blocks); {setup}")
         runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for r in range(args.repeats):
             for arch in args.archs:

@@ -125,3 +125,15 @@ def test_cli_errors_are_one_line(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={tmp_path}/none.ckpt",
                         f"input={tmp_path}", f"output={tmp_path}/o"], capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 1 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
+    from autoenc.inference import SHIPPED_COLORIZER
+
+    model, ckpt = load_checkpoint(SHIPPED_COLORIZER)
+    assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "photos"
+    Image.fromarray(np.full((30, 50), 128, dtype=np.uint8)).save(tmp_path / "gray.png")
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"input={tmp_path / 'gray.png'}",
+                        f"output={tmp_path / 'out.png'}"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert np.asarray(Image.open(tmp_path / "out.png")).shape == (30, 50, 3)

@@ -33,7 +33,7 @@ KEYS = {
 
 
 def test_short_training_learns_and_writes_every_output(make_cfg, tmp_path):
-    cfg = make_cfg("dataset=photos", "trainer.max_epochs=3", *QUIET)
+    cfg = make_cfg("dataset=photos", "trainer.max_epochs=3", "trainer.precision=32-true", *QUIET)  # exact checks
     metrics = train(cfg)
 
     assert KEYS <= metrics.keys()
