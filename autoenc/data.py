@@ -20,6 +20,7 @@ from autoenc import UserError
 
 TILE = 32
 SPLITS = ("study", "official")
+SOURCES = ("cifar10", "photos", "images")
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
@@ -277,6 +278,3 @@ class ImageDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> Batches:
         return self._batches(self.test_set)
-
-
-SOURCES = ("cifar10", "photos", "images")

@@ -43,10 +43,13 @@ def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
     return results, failures
 
 
+def _rank(name: str, order: list[str]) -> tuple[int, str]:
+    """Study order first, anything else after it by name."""
+    return (order.index(name) if name in order else len(order), name)
+
+
 def _order(row: dict) -> tuple:
-    arch, task = row["arch"], row["task"]
-    return (ARCH_ORDER.index(arch) if arch in ARCH_ORDER else 99, arch,
-            TASK_ORDER.index(task) if task in TASK_ORDER else 99, task, row["epochs"], -row["lr"])  # fmt: skip
+    return (*_rank(row["arch"], ARCH_ORDER), *_rank(row["task"], TASK_ORDER), row["epochs"], -row["lr"])
 
 
 def aggregate(results: list[dict]) -> list[dict]:
@@ -128,16 +131,17 @@ def plot_curves(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = sorted({r["task"] for r in results}, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99)
+    tasks = sorted({r["task"] for r in results}, key=lambda t: _rank(t, TASK_ORDER))
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.8), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
-        cells: dict[str, list[list[float]]] = {}
+        cells: dict[tuple, list[list[float]]] = {}  # one line per arch (x lr x epochs where those vary)
         for r in results:
             if r["task"] == task:
-                label = r["arch"] + (f" lr {r['lr']:g}" if len({x["lr"] for x in results}) > 1 else "")
-                cells.setdefault(label, []).append(r["history"]["val_mse"])
-        for label, curves in sorted(cells.items(), key=lambda kv: _order({"arch": kv[0], "task": task,
-                                                                          "epochs": 0, "lr": 0})):  # fmt: skip
+                cells.setdefault(_order(r), []).append(r["history"]["val_mse"])
+        for key, curves in sorted(cells.items()):
+            arch, lr, epochs = key[1], -key[5], key[4]
+            label = arch + (f" lr {lr:g}" if len({x["lr"] for x in results}) > 1 else "")
+            label += f" {epochs} ep" if len({x["epochs"] for x in results}) > 1 else ""
             n = min(len(c) for c in curves)
             per_epoch = list(zip(*(c[:n] for c in curves), strict=True))
             epochs = range(1, n + 1)
@@ -160,7 +164,7 @@ def plot_latent(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for task in sorted({r["task"] for r in rows}, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99):
+    for task in sorted({r["task"] for r in rows}, key=lambda t: _rank(t, TASK_ORDER)):
         sel = [r for r in rows if r["task"] == task]
         ax.errorbar([r["latent_size"] for r in sel], [r["test_mse_rgb"] for r in sel],
                     yerr=[r["test_mse_rgb_std"] for r in sel], fmt="o", capsize=3, label=task)  # fmt: skip

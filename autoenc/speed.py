@@ -2,6 +2,7 @@
 so time goes into data handling, framework overhead and kernel choice, not arithmetic."""
 
 import functools
+import os
 from pathlib import Path
 
 import torch
@@ -48,8 +49,6 @@ def apply(model: torch.nn.Module, channels_last: bool = True, compile: bool = Fa
 def threads_per_job() -> int | None:
     """Under Hydra's joblib launcher (parallel jobs on one machine): this machine's cores shared
     out among the jobs, so they do not fight over them. None elsewhere (torch's default)."""
-    import os
-
     try:
         from hydra.core.hydra_config import HydraConfig
 
