@@ -28,13 +28,21 @@ def main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     from autoenc import UserError
+    from autoenc.rundir import RunInProgress, save_hydra_config
     from autoenc.train import train
 
     try:
         return train(cfg)["best_val_mse"]
+    except RunInProgress as e:  # another process trains in this folder: touch nothing of it
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
+        sys.exit(f"error: {e}")
     except Exception as e:
         # failed.txt says why, for make_table and for the person reading the run's folder
-        Path(cfg.output_dir, "failed.txt").write_text(str(e) if isinstance(e, UserError) else traceback.format_exc())
+        out = Path(cfg.output_dir)
+        if out.is_dir() and not (out / ".hydra").is_dir():
+            save_hydra_config(out, cfg)  # it failed before train() recorded it: make_table lists it by it
+        (out / "failed.txt").write_text(str(e) if isinstance(e, UserError) else traceback.format_exc())
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # Hydra finishes the other jobs of the sweep, then reports this one
         if isinstance(e, UserError):

@@ -17,6 +17,7 @@ from kornia.color import rgb_to_yuv, yuv_to_rgb
 from autoenc import UserError
 from autoenc.module import AutoEncoder
 
+HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer")  # AutoEncoder's arguments
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_photos.ckpt"  # scripts/make_colorizer.py
 
 
@@ -38,7 +39,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
     if not isinstance(hparams, dict) or not {"widths", "kernel_size", "block", "task"} <= hparams.keys():
         raise UserError(f"{path} is not an autoenc checkpoint (no widths/kernel_size/block/task hyper-parameters)")
-    model = AutoEncoder(**hparams)
+    model = AutoEncoder(**{k: hparams[k] for k in HPARAMS if k in hparams})  # optimizer checked there
     try:
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, RuntimeError) as e:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from kornia.color import rgb_to_grayscale
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanMetric, MeanSquaredError
@@ -23,6 +22,36 @@ from autoenc.model import CAE
 from autoenc.tasks import get_task
 
 GRID_IMAGES = 8
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 1e-3}
+PLAIN = (bool, int, float, str, type(None))
+
+
+def allowed_optimizers() -> dict[str, type]:
+    """torch.optim's optimizers by their Hydra target: the only classes a config or a
+    checkpoint may name."""
+    base = torch.optim.Optimizer
+    return {f"torch.optim.{name}": cls for name, cls in vars(torch.optim).items()
+            if isinstance(cls, type) and issubclass(cls, base) and cls is not base}  # fmt: skip
+
+
+def check_optimizer(spec: dict | None) -> tuple[type, dict]:
+    """An optimizer config (from conf/optimizer or a checkpoint's hyper-parameters) -> (class,
+    keyword arguments). Checked before anything is built: the target must be one of torch.optim's
+    optimizers and every setting a plain value, so a config or a checkpoint cannot make autoenc
+    call anything else (Hydra's instantiate would call whatever `_target_` names)."""
+    spec = dict(spec or DEFAULT_OPTIMIZER)
+    target, allowed = spec.pop("_target_", None), allowed_optimizers()
+    spec.pop("_partial_", None)
+    if target not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise UserError(f"optimizer _target_={target!r} is not allowed; autoenc builds only these: {names}")
+    for key, value in spec.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        plain = all(isinstance(v, PLAIN) for v in values)
+        if key.startswith("_") or not plain:
+            raise UserError(f"optimizer.{key}={value!r} is refused: optimizer settings are plain numbers, "
+                            "strings or lists of them")  # fmt: skip
+    return allowed[target], spec
 
 
 def to_unit_rgb(batch: torch.Tensor, channels_last: bool = True) -> torch.Tensor:
@@ -42,6 +71,7 @@ class AutoEncoder(L.LightningModule):
         optimizer: dict | None = None,
     ):
         super().__init__()
+        check_optimizer(optimizer)  # before anything else: a checkpoint's hyper-parameters come here too
         self.save_hyperparameters()
         self.task = get_task(task)
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
@@ -137,9 +167,8 @@ class AutoEncoder(L.LightningModule):
         return self.history[f"{stage}_mse"][-1]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return instantiate(self.hparams.optimizer or {"_target_": "torch.optim.Adam", "_partial_": True})(
-            self.parameters()
-        )
+        optimizer, settings = check_optimizer(self.hparams.optimizer)  # checked again: hparams can be edited
+        return optimizer(self.parameters(), **settings)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["history"] = self.history

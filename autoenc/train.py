@@ -1,14 +1,11 @@
 """train(cfg): build data and model from the composed config, fit, test the best
 checkpoint, write metrics.json into the run's output dir and return it."""
 
-import json
 import os
 import time
 from pathlib import Path
 
 import lightning as L
-import torch
-from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
@@ -16,7 +13,17 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import UserError
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
-from autoenc.module import AutoEncoder
+from autoenc.module import AutoEncoder, check_optimizer
+from autoenc.rundir import (
+    AtomicCheckpointIO,
+    RunLock,
+    check_fits,
+    is_rank_zero,
+    prepare_output_dir,
+    previous_state,
+    save_hydra_config,
+    write_json,
+)
 from autoenc.speed import apply as apply_speed
 from autoenc.speed import resolve_precision, threads_per_job
 from autoenc.tasks import get_task
@@ -26,6 +33,7 @@ def check_config(cfg: DictConfig) -> None:
     """Every impossible number, with which one and why, before anything is built or written."""
     check_arch(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block)
     get_task(cfg.task.name)
+    check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
     lr = cfg.optimizer.get("lr")
     if not isinstance(lr, (int, float)) or not lr > 0:
         raise UserError(f"optimizer.lr={lr}: must be a positive number")
@@ -34,67 +42,18 @@ def check_config(cfg: DictConfig) -> None:
         raise UserError(f"trainer.max_epochs={epochs}: must be a positive integer")
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write then rename, so a reader never sees a half-written file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written beside their final name, then renamed: a kill never leaves a
-    truncated best.ckpt or last.ckpt for a resume to trust."""
-
-    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, path)
-
-
-def previous_state(out: Path, cfg: DictConfig) -> tuple[dict | None, str | None]:
-    """(finished metrics, checkpoint to resume from) of an earlier run in this output dir.
-    ckpt_path=... resumes from that file; retrain=true sets earlier results aside."""
-    metrics, last = out / "metrics.json", out / "checkpoints" / "last.ckpt"
-    if cfg.get("retrain"):
-        if metrics.exists() or last.exists():
-            aside = out / f"replaced_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-            aside.mkdir()
-            for p in (metrics, out / "checkpoints"):
-                if p.exists():
-                    os.replace(p, aside / p.name)
-            print(f"autoenc: retrain=true: earlier results moved to {aside}")
-        return None, cfg.get("ckpt_path")
-    if cfg.get("ckpt_path"):
-        if not Path(cfg.ckpt_path).is_file():
-            raise UserError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint")
-        return None, str(cfg.ckpt_path)
-    if metrics.is_file():
-        return json.loads(metrics.read_text()), None
-    return None, str(last) if last.is_file() else None
-
-
-def check_fits(model: AutoEncoder, path: str) -> None:
-    """A checkpoint to resume from must hold this very network (loaded safely, weights_only)."""
-    try:
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
-    except Exception as e:
-        raise UserError(
-            f"checkpoint {path} does not fit arch {list(model.hparams.widths)} k{model.hparams.kernel_size} "
-            f"{model.hparams.block}, task {model.task.name}: {str(e).splitlines()[0]}"
-        ) from None
-
-
 def train(cfg: DictConfig) -> dict:
+    """Fit, test the best checkpoint, write metrics.json; one process per run folder (a lock)."""
     check_config(cfg)
-    out = Path(cfg.output_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / ".writable").touch()
-        (out / ".writable").unlink()
-    except OSError as e:
-        raise UserError(f"cannot write to the output dir {out}: {e.strerror or e}") from None
+    out = prepare_output_dir(cfg.output_dir)
+    if not is_rank_zero():  # DDP's other processes: rank 0 holds the lock and keeps the records
+        return fit_and_test(cfg, out)
+    with RunLock(out):
+        save_hydra_config(out, cfg)
+        return fit_and_test(cfg, out)
+
+
+def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     finished, resume = previous_state(out, cfg)
     if finished is not None:
         print(f"autoenc: {out} already holds a finished run (test mse {finished['test_mse']:.6f}); "

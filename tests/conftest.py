@@ -1,3 +1,5 @@
+import platform
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 ARCHS = sorted(p.stem for p in (CONF / "arch").glob("*.yaml"))
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
+
+
+REPORTED = ("torch", "torchvision", "lightning", "hydra-core", "omegaconf", "kornia", "torchmetrics", "tensorboard",
+            "pytest")  # fmt: skip
+
+
+def pytest_report_header(config) -> str:
+    """The versions that matter, at the top of every test run: a failure elsewhere says what they had."""
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return "versions: " + ", ".join([f"python {platform.python_version()}"] + [f"{n} {installed(n)}" for n in REPORTED])
 
 
 QUIET = ("trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")

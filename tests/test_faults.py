@@ -1,12 +1,17 @@
 """Runs that die, and bad input: each case one clear message and a non-zero exit."""
 
+import errno
 import json
+import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
+import torch
 from conftest import QUIET, ROOT
 
 from autoenc import UserError
@@ -18,34 +23,135 @@ def cli(*args: str, script: str = "train.py") -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=300)  # fmt: skip
 
 
-@pytest.mark.slow
-def test_kill_9_mid_run_then_the_same_command_resumes_to_the_same_result(tmp_path):
-    args = ["dataset=photos", "trainer.max_epochs=3", "trainer.limit_train_batches=30", "trainer.precision=32-true",
+# A short deterministic run, used by the tests that kill, lock and resume it
+RUN_ARGS = ["dataset=photos", "trainer.max_epochs=3", "trainer.limit_train_batches=30", "trainer.precision=32-true",
             "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]  # fmt: skip
-    whole = cli(*args, f"hydra.run.dir={tmp_path / 'whole'}")
-    assert whole.returncode == 0, whole.stderr
-    run = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    last = run / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while not last.exists() and time.time() < deadline and proc.poll() is None:
+
+
+@pytest.fixture(scope="module")
+def lone_run(tmp_path_factory) -> dict:
+    """metrics.json of RUN_ARGS trained alone, uninterrupted: what every other way must equal."""
+    out = tmp_path_factory.mktemp("lone")
+    r = cli(*RUN_ARGS, f"hydra.run.dir={out}")
+    assert r.returncode == 0, r.stderr
+    return json.loads((out / "metrics.json").read_text())
+
+
+def start(run) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *RUN_ARGS, f"hydra.run.dir={run}"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def wait_for(path, proc, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while not (path.exists() and path.stat().st_size) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    assert path.exists() and path.stat().st_size, f"{path} never appeared"
+
+
+def assert_same_result(metrics: dict, reference: dict) -> None:
+    assert metrics["epochs"] == reference["epochs"]
+    assert metrics["test_mse"] == pytest.approx(reference["test_mse"], abs=1e-6)
+    assert metrics["history"].keys() == reference["history"].keys()
+    for key, values in reference["history"].items():
+        assert metrics["history"][key] == pytest.approx(values, abs=1e-6), key
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_the_same_command_resumes_to_the_same_result(tmp_path, lone_run):
+    run = tmp_path / "killed"
+    proc = start(run)
+    last = run / "checkpoints" / "last.ckpt"
+    wait_for(last, proc)
     time.sleep(0.3)  # into the second epoch
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert last.exists() and not (run / "metrics.json").exists()
-    again = cli(*args, f"hydra.run.dir={run}")
+    assert str(proc.pid) in (run / ".lock").read_text()  # the killed run's lock is left behind
+    again = cli(*RUN_ARGS, f"hydra.run.dir={run}")
     assert again.returncode == 0, again.stderr
+    assert f"taking over a stale lock in {run} (pid {proc.pid}" in again.stdout
     assert "resuming from" in again.stdout
-    resumed, reference = (json.loads((d / "metrics.json").read_text()) for d in (run, tmp_path / "whole"))
-    assert resumed["resumed_from"].endswith("last.ckpt") and resumed["epochs"] == 3
-    assert resumed["test_mse"] == pytest.approx(reference["test_mse"], abs=1e-6)
-    assert resumed["history"] == pytest.approx(reference["history"], abs=1e-6)
+    resumed = json.loads((run / "metrics.json").read_text())
+    assert resumed["resumed_from"].endswith("last.ckpt")
+    assert_same_result(resumed, lone_run)
     # run once more: finished, so nothing is retrained
-    third = cli(*args, f"hydra.run.dir={run}")
+    third = cli(*RUN_ARGS, f"hydra.run.dir={run}")
     assert third.returncode == 0 and "already holds a finished run" in third.stdout
-    assert "Epoch" not in third.stderr
+    assert "Epoch" not in third.stderr and "stale" not in third.stdout  # a run that ended leaves no stale lock
+
+
+@pytest.mark.slow
+def test_the_same_command_twice_at_once_the_second_one_stops(tmp_path, lone_run):
+    run = tmp_path / "run"
+    first = start(run)
+    wait_for(run / ".lock", first)  # the first one holds the folder
+    first.send_signal(signal.SIGSTOP)  # and stays in the middle of its run while the second one starts
+    try:
+        before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+        second = cli(*RUN_ARGS, f"hydra.run.dir={run}")
+        after = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p.name != "train.log"}
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert second.returncode == 1
+    message = second.stderr.strip().splitlines()
+    assert len(message) == 1 and message[0].startswith(f"error: {run} is in use: a run is in progress there ")
+    assert f"(pid {first.pid} on host {socket.gethostname()}, since " in message[0]
+    assert "Wait for it to finish" in second.stderr and "Traceback" not in second.stderr
+    assert after == {p: t for p, t in before.items() if p.name != "train.log"}  # nothing of the first touched
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert_same_result(json.loads((run / "metrics.json").read_text()), lone_run)
+
+
+def test_a_damaged_last_checkpoint_is_set_aside_and_the_run_resumes_from_best(make_cfg, tmp_path, capsys):
+    args = ("dataset=photos", "trainer=debug", "trainer.max_epochs=2", *QUIET)
+    train(make_cfg(*args))
+    (tmp_path / "metrics.json").unlink()  # as if killed before the end
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    intact = last.read_bytes()
+    last.write_bytes(intact[: len(intact) // 2])  # truncated: a full disk, a bad copy
+    capsys.readouterr()
+    metrics = train(make_cfg(*args))
+    said = capsys.readouterr().out
+    assert re.search(r"last\.ckpt is damaged \(.+\): set aside as last\.ckpt\.damaged-[0-9_-]+; "
+                     r"resuming from best\.ckpt \(after epoch [12]\)", said), said  # fmt: skip
+    aside = list(last.parent.glob("last.ckpt.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == intact[: len(intact) // 2]  # kept, never deleted
+    assert metrics["epochs"] == 2 and metrics["resumed_from"].endswith("best.ckpt")
+    assert json.loads((tmp_path / "metrics.json").read_text())["test_mse"] == metrics["test_mse"]
+
+
+def test_no_intact_checkpoint_left_starts_over(make_cfg, tmp_path, capsys):
+    args = ("dataset=photos", "trainer=debug", *QUIET)
+    train(make_cfg(*args))
+    (tmp_path / "metrics.json").unlink()
+    (tmp_path / "checkpoints" / "best.ckpt").unlink()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"PK\x03\x04 not a whole checkpoint")
+    capsys.readouterr()
+    metrics = train(make_cfg(*args))
+    assert "no intact checkpoint left: training from the start" in capsys.readouterr().out
+    assert metrics["resumed_from"] is None and metrics["epochs"] == 1
+
+
+def test_a_full_disk_stops_the_run_and_keeps_the_previous_checkpoint(make_cfg, tmp_path, monkeypatch):
+    real_save, calls = torch.save, []
+
+    def save(obj, path, *args, **kwargs):  # the first epoch's two checkpoints fit, then the disk is full
+        calls.append(path)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save)
+    with pytest.raises(
+        UserError, match=r"^could not write checkpoint .*/checkpoints/\w+\.ckpt: No space left on device$"
+    ):
+        train(make_cfg("dataset=photos", "trainer=debug", "trainer.max_epochs=2", *QUIET))
+    monkeypatch.undo()
+    checkpoints = tmp_path / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]  # no .tmp left behind
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # the previous one, intact
+    assert not (tmp_path / "metrics.json").exists()
 
 
 def test_retrain_sets_the_earlier_result_aside(make_cfg, tmp_path):
@@ -76,6 +182,7 @@ def test_explicit_ckpt_path_resumes(make_cfg, tmp_path):
         (["arch.kernel_size=-3"], "arch.kernel_size=-3"),
         (["arch.widths=[8,8,8,8,8,8,8]"], "divisible by 64"),
         (["optimizer.lr=0"], "optimizer.lr=0: must be a positive number"),
+        (["optimizer._target_=builtins.print"], "optimizer _target_='builtins.print' is not allowed"),
         (["optimizer.lr=-0.1"], "optimizer.lr=-0.1"),
         (["dataset.batch_size=0"], "dataset.batch_size=0: must be a positive integer"),
         (["dataset=images"], "dataset=images needs dataset.root"),

@@ -7,12 +7,14 @@ import onnxruntime as ort
 import pytest
 import torch
 from conftest import ROOT, compose_config
+from hydra.utils import instantiate
 from kornia.color import rgb_to_yuv
 from PIL import Image
 
 from autoenc import UserError
 from autoenc.evaluate import evaluate
 from autoenc.inference import export_onnx, load_checkpoint, predict_rgb, read_picture
+from autoenc.module import AutoEncoder, allowed_optimizers
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +93,41 @@ def test_a_tampered_checkpoint_does_not_run_code(y2uv_run, tmp_path, monkeypatch
     assert not marker.exists()
     pickle.loads(pickle.dumps(Payload()))  # the payload is real: unpickled unsafely, it runs
     assert marker.exists()
+
+
+def test_a_checkpoint_cannot_make_autoenc_call_anything_but_an_optimizer(y2uv_run, tmp_path, capsys):
+    trace = tmp_path / "precious.txt"
+    trace.write_text("the user's work")
+    emptied = {"_target_": "builtins.open", "_args_": [str(trace), "w"]}  # passes Hydra's own block-list
+    payloads = [emptied, {"_target_": "builtins.print", "_args_": ["CODE RAN FROM A CHECKPOINT"]},
+                {"_target_": "torch.optim.Adam", "lr": emptied}]  # fmt: skip
+    best = y2uv_run / "checkpoints" / "best.ckpt"
+    for i, payload in enumerate(payloads):
+        ckpt = torch.load(best, weights_only=True)
+        ckpt["hyper_parameters"]["optimizer"] = payload
+        torch.save(ckpt, tmp_path / f"crafted{i}.ckpt")
+        for load in (lambda p: AutoEncoder.load_from_checkpoint(p, weights_only=True), load_checkpoint):
+            with pytest.raises(UserError, match=r"optimizer.* (is not allowed; autoenc builds only these: .*"
+                                                r"torch\.optim\.Adam|is refused)"):  # fmt: skip
+                load(tmp_path / f"crafted{i}.ckpt")
+        # a model whose hyper-parameters are edited after loading: configuring its optimizer runs nothing either
+        model = AutoEncoder.load_from_checkpoint(best, weights_only=True)
+        model.hparams.optimizer = payload
+        with pytest.raises(UserError, match="optimizer"):
+            model.configure_optimizers()
+    assert trace.read_text() == "the user's work" and "CODE RAN" not in capsys.readouterr().out
+    instantiate(payloads[0]).close()  # the payload is real: what Hydra's instantiate did with it before
+    assert trace.read_text() == ""
+
+
+def test_optimizers_of_torch_optim_are_built_from_the_config(y2uv_run):
+    model = AutoEncoder.load_from_checkpoint(y2uv_run / "checkpoints" / "best.ckpt", weights_only=True)
+    model.hparams.optimizer = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 3e-4, "betas": [0.8, 0.9]}
+    optimizer = model.configure_optimizers()
+    assert type(optimizer) is torch.optim.AdamW and optimizer.defaults["lr"] == 3e-4
+    assert tuple(optimizer.defaults["betas"]) == (0.8, 0.9)
+    assert {"torch.optim.Adam", "torch.optim.SGD", "torch.optim.AdamW"} <= allowed_optimizers().keys()
+    assert "torch.optim.Optimizer" not in allowed_optimizers()
 
 
 def test_wrong_or_corrupt_checkpoints_say_so(y2uv_run, tmp_path):
