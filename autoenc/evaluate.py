@@ -5,13 +5,14 @@ import json
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from autoenc import UserError
+from autoenc import UserError, dashboard
 from autoenc.data import Batches, ImageDataModule
 from autoenc.inference import load_checkpoint
+from autoenc.rundir import write_json
 from autoenc.speed import apply as apply_speed
-from autoenc.train import write_json
 
 SPLITS = ("train", "val", "test")
 
@@ -34,7 +35,11 @@ def evaluate(cfg: DictConfig) -> dict:
     data = ImageDataModule(**dataset)
     data.setup()
     precision = cfg.get("precision") or trained.get("precision", "32-true")  # default: as it was trained
-    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, precision=precision, logger=False,
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    network = dashboard.network_table(model, model.describe()["latent_shape"])
+    logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)  # the training's metric names
+    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, precision=precision, logger=logger,
                         enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=False)  # fmt: skip
     images = {"train": data.train_set, "val": data.val_set, "test": data.test_set}[cfg.split]
     apply_speed(model)  # channels_last, as in training: in bf16 the kernels must match to reproduce it
@@ -55,9 +60,14 @@ def evaluate(cfg: DictConfig) -> dict:
         "evaluated": {"checkpoint": str(ckpt_path), "split": cfg.split, "images": len(images)},
         **{key.replace("/", "_"): value for key, value in test.items()},
     }
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "metrics.json", metrics)
+    optimizer = model.hparams.optimizer or {}
+    seed = metrics["seed"] if metrics["seed"] is not None else data.seed
+    hparams = dashboard.run_hparams(metrics["arch"], model.describe(), data.name,
+                                    trained.get("optimizer", str(optimizer.get("_target_", "?")).rsplit(".", 1)[-1]),
+                                    trained.get("lr", optimizer.get("lr", 0.0)), data.batch_size, metrics["epochs"],
+                                    seed, precision)  # fmt: skip
+    dashboard.record(logger, hparams, metrics, OmegaConf.to_yaml(cfg, resolve=True), network)
     print(f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
           f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}")  # fmt: skip
     return metrics

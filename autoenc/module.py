@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanMetric, MeanSquaredError
 
 from autoenc import UserError
+from autoenc.dashboard import Throughput
 from autoenc.metrics import RGBScores
 from autoenc.model import CAE
 from autoenc.tasks import get_task
@@ -82,6 +83,8 @@ class AutoEncoder(L.LightningModule):
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
         self._grid: tuple[torch.Tensor, ...] | None = None
         self.channels_last = True  # memory layout of the batches (autoenc.speed.apply sets it)
+        self.example_input_array = torch.zeros(1, self.task.in_channels, 32, 32)  # summaries and graph
+        self.throughput = Throughput()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -104,7 +107,11 @@ class AutoEncoder(L.LightningModule):
         if t0 := os.environ.get("AUTOENC_T0"):  # set by scripts/bench.py to time start-up
             print(f"autoenc: first training step {time.time() - float(t0):.2f} s after launch", flush=True)
 
+    def on_train_epoch_start(self) -> None:
+        self.throughput.begin()
+
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        self.throughput.add(len(batch))
         _, _, y, pred = self._run(batch)
         loss = F.mse_loss(pred, y)
         self.train_mse.update(loss.detach(), weight=y.numel())  # stays on the device: no sync
@@ -116,6 +123,10 @@ class AutoEncoder(L.LightningModule):
     def _diverged(self, what: str) -> None:
         lr = (self.hparams.optimizer or {}).get("lr")
         raise UserError(f"training diverged: {what} (learning rate {lr} too high?); no result written")
+
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.throughput.pause()
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         rgb, x, y, pred = self._run(batch)
@@ -131,7 +142,9 @@ class AutoEncoder(L.LightningModule):
         self.test_gray.update(rgb_to_grayscale(rgb).expand(-1, 3, -1, -1), rgb)
 
     def on_train_epoch_end(self) -> None:
-        mse = self._epoch_metric("train", self.train_mse)
+        mse = self._epoch_metric("train", self.train_mse)  # its host sync ends the epoch's timing
+        self.log("train/images_per_s", self.throughput.per_second() * self.trainer.world_size)
+        self.log("train/lr", float(self.trainer.optimizers[0].param_groups[0]["lr"]))
         if not math.isfinite(mse):
             self._diverged(f"train/mse is {mse} in epoch {self.current_epoch}")
 
@@ -146,7 +159,8 @@ class AutoEncoder(L.LightningModule):
             grid = make_grid(
                 torch.cat(self._grid).float().clamp(-1, 1), nrow=GRID_IMAGES, normalize=True, value_range=(-1, 1)
             )
-            self.logger.experiment.add_image("val/input_prediction_target", grid, self.current_epoch)
+            # at the global step, as every scalar: a resumed run purges what its killed self logged after it
+            self.logger.experiment.add_image("val/input_prediction_target", grid, self.global_step)
         self._grid = None
 
     def on_test_epoch_end(self) -> None:

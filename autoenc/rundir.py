@@ -196,19 +196,21 @@ def newest_intact_checkpoint(folder: Path) -> str | None:
     return None
 
 
-def check_fits(model: "AutoEncoder", path: str) -> None:
-    """A checkpoint to resume from must be intact and hold this very network (loaded safely, weights_only)."""
+def check_fits(model: "AutoEncoder", path: str) -> int:
+    """A checkpoint to resume from must be intact and hold this very network (loaded safely,
+    weights_only). Returns its global step."""
     try:
-        state = read_checkpoint(Path(path))["state_dict"]
+        ckpt = read_checkpoint(Path(path))
     except DamagedCheckpoint as e:
         raise UserError(f"checkpoint {path} is damaged ({e}): resume from another one, or train anew") from None
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as e:
         raise UserError(
             f"checkpoint {path} does not fit arch {list(model.hparams.widths)} k{model.hparams.kernel_size} "
             f"{model.hparams.block}, task {model.task.name}: {str(e).splitlines()[0]}"
         ) from None
+    return int(ckpt.get("global_step", 0))
 
 
 def prepare_output_dir(path: str) -> Path:

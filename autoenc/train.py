@@ -3,6 +3,7 @@ checkpoint, write metrics.json into the run's output dir and return it."""
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -10,7 +11,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from autoenc import UserError
+from autoenc import UserError, dashboard
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
@@ -27,6 +28,9 @@ from autoenc.rundir import (
 from autoenc.speed import apply as apply_speed
 from autoenc.speed import resolve_precision, threads_per_job
 from autoenc.tasks import get_task
+
+# TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=FutureWarning)
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -65,16 +69,11 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         **OmegaConf.to_container(cfg.dataset, resolve=True), seed=cfg.seed, on_device=speed.get("device_data", True)
     )
     data.setup()
-    model = AutoEncoder(
-        widths=list(cfg.arch.widths),
-        kernel_size=cfg.arch.kernel_size,
-        block=cfg.arch.block,
-        task=cfg.task.name,
-        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
-    )
+    model = make_model(cfg)
     net = model.describe()
-    threads = speed.get("threads") or threads_per_job()
-    apply_speed(model, speed.get("channels_last", True), speed.get("compile", False), threads)
+    network = dashboard.network_table(model, net["latent_shape"])  # before channels_last: plain shapes
+    apply_speed(model, speed.get("channels_last", True), speed.get("compile", False),
+                speed.get("threads") or threads_per_job())  # fmt: skip
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
     trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "auto"),
                                                   trainer_args.get("accelerator", "auto"), cfg.arch.block)  # fmt: skip
@@ -83,25 +82,26 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         f"latent {'x'.join(map(str, net['latent_shape']))} = {net['latent_size']}, {net['params']:,} params; "
         f"{cfg.dataset.name} {data.sizes()}; output {out}"
     )
-
-    checkpoint = ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        filename="best",
-        monitor="val/mse",
-        mode="min",
-        save_last=True,
-        auto_insert_metric_name=False,
-        enable_version_counter=False,
-    )
-    logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)
+    resumed_step = check_fits(model, resume) if resume else None
+    if resume:
+        print(f"autoenc: resuming from {resume}")
+    # a resumed run hides what its killed self logged after the checkpoint (steps > the checkpoint's)
+    logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False, log_graph=True,
+                               purge_step=None if resumed_step is None else resumed_step + 1)  # fmt: skip
+    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
+                                 save_last=True, auto_insert_metric_name=False,
+                                 enable_version_counter=False)  # fmt: skip
     callbacks = [checkpoint]
     if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
         callbacks.append(TQDMProgressBar(refresh_rate=speed.get("progress_every", 20)))
     trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
                         plugins=[AtomicCheckpointIO()])  # fmt: skip
-    if resume:
-        check_fits(model, resume)
-        print(f"autoenc: resuming from {resume}")
+    hparams = dashboard.run_hparams(cfg.arch.name, net, cfg.dataset.name, optimizer_name(cfg), cfg.optimizer.lr,
+                                    cfg.dataset.batch_size, cfg.trainer.max_epochs, cfg.seed,
+                                    trainer.precision)  # fmt: skip
+    if is_rank_zero():
+        dashboard.start(logger, hparams, OmegaConf.to_yaml(cfg, resolve=True), network)
+
     start = time.perf_counter()
     trainer.fit(model, datamodule=data, ckpt_path=resume, weights_only=True)
     train_seconds = time.perf_counter() - start
@@ -117,7 +117,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "seed": cfg.seed,
         "epochs": len(history["train_mse"]),
         "batch_size": cfg.dataset.batch_size,
-        "optimizer": cfg.optimizer._target_.rsplit(".", 1)[-1],
+        "optimizer": optimizer_name(cfg),
         "lr": cfg.optimizer.lr,
         "split": cfg.dataset.split,
         "sizes": data.sizes(),
@@ -132,8 +132,23 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     }
     if trainer.is_global_zero:
         write_json(out / "metrics.json", metrics)
+        dashboard.finish(logger, hparams, metrics, trainer.global_step)
     print(
         f"autoenc: test mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
         f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
     )
     return metrics
+
+
+def make_model(cfg: DictConfig) -> AutoEncoder:
+    return AutoEncoder(
+        widths=list(cfg.arch.widths),
+        kernel_size=cfg.arch.kernel_size,
+        block=cfg.arch.block,
+        task=cfg.task.name,
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+    )
+
+
+def optimizer_name(cfg: DictConfig) -> str:
+    return cfg.optimizer._target_.rsplit(".", 1)[-1]

@@ -13,6 +13,7 @@ import time
 import pytest
 import torch
 from conftest import QUIET, ROOT
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
 from autoenc.train import train
@@ -75,6 +76,14 @@ def test_kill_9_mid_run_then_the_same_command_resumes_to_the_same_result(tmp_pat
     resumed = json.loads((run / "metrics.json").read_text())
     assert resumed["resumed_from"].endswith("last.ckpt")
     assert_same_result(resumed, lone_run)
+    # TensorBoard: one curve per metric, each epoch once, as an uninterrupted run's (no duplicate, no restart)
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    for key in ("train_mse", "val_mse"):
+        points = events.Scalars(key.replace("_", "/"))
+        steps = [p.step for p in points]
+        assert steps == sorted(set(steps)) and len(steps) == 3, (key, steps)
+        assert [p.value for p in points] == pytest.approx(lone_run["history"][key], rel=1e-6)
     # run once more: finished, so nothing is retrained
     third = cli(*RUN_ARGS, f"hydra.run.dir={run}")
     assert third.returncode == 0 and "already holds a finished run" in third.stdout

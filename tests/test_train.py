@@ -1,9 +1,12 @@
+import io
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from conftest import QUIET
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
@@ -53,8 +56,14 @@ def test_short_training_learns_and_writes_every_output(make_cfg, tmp_path):
     events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
     events.Reload()
     assert {"train/mse", "val/mse", "test/mse", "test/psnr"} <= set(events.Tags()["scalars"])
+    assert {"train/lr", "train/images_per_s", "val/best_mse", "train/seconds"} <= set(events.Tags()["scalars"])
     grids = events.Images("val/input_prediction_target")
     assert len(grids) == 3 and grids[0].width == 8 * 34 + 2 and grids[0].height == 3 * 34 + 2
+    # the same validation pictures every epoch: the input and target rows do not change, the prediction does
+    first, last = (np.asarray(Image.open(io.BytesIO(g.encoded_image_string))) for g in (grids[0], grids[-1]))
+    rows = [slice(2, 34), slice(36, 68), slice(70, 102)]  # input | prediction | target, 2-pixel padding
+    assert (first[rows[0]] == last[rows[0]]).all() and (first[rows[2]] == last[rows[2]]).all()
+    assert not (first[rows[1]] == last[rows[1]]).all()
 
     # the reported test MSE is the best checkpoint's, and the checkpoint rebuilds from itself alone
     model = AutoEncoder.load_from_checkpoint(tmp_path / "checkpoints" / "best.ckpt", map_location="cpu").eval()

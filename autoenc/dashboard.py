@@ -1,0 +1,116 @@
+"""What a run shows in TensorBoard beyond its curves: its hyper-parameters and results
+(HPARAMS tab, so a sweep compares there), a custom-scalars layout, its config and network
+(TEXT). Written through torch's and TensorBoard's own summary APIs into the run's tb/ events.
+
+    tensorboard --logdir outputs/multirun/<sweep>
+"""
+
+import math
+import time
+
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.model_summary import ModelSummary
+from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+# HPARAMS metrics: TensorBoard tag -> metrics.json key. The test/* tags are logged by the test loop.
+RESULT_TAGS = {
+    "val/best_mse": "best_val_mse",
+    "test/mse": "test_mse",
+    "test/mse_rgb": "test_mse_rgb",
+    "test/psnr": "test_psnr",
+    "test/ssim": "test_ssim",
+    "test/colourfulness_ratio": "test_colourfulness_ratio",
+    "train/seconds": "train_seconds",
+}
+# One chart per entry in TensorBoard's CUSTOM SCALARS tab
+LAYOUT = {
+    "autoenc": {
+        "MSE: train and val": ["Multiline", ["train/mse", "val/mse"]],
+        "learning rate": ["Multiline", ["train/lr"]],
+        "speed (images/s)": ["Multiline", ["train/images_per_s"]],
+    }
+}
+
+
+def run_hparams(arch: str, net: dict, dataset: str, optimizer: str, lr: float, batch_size: int, max_epochs: int,
+                seed: int, precision: str) -> dict:  # fmt: skip
+    """The hyper-parameters that define a run and the quantities that describe its network:
+    one HPARAMS row. Plain numbers and strings, as TensorBoard takes them."""
+    return {
+        "arch": arch, "widths": "-".join(map(str, net["widths"])), "kernel_size": net["kernel_size"],
+        "block": net["block"], "task": net["task"], "dataset": dataset, "optimizer": optimizer, "lr": float(lr),
+        "batch_size": batch_size, "max_epochs": max_epochs, "seed": seed, "precision": str(precision),
+        "latent_size": net["latent_size"], "params": net["params"],
+    }  # fmt: skip
+
+
+def _writer(logger: TensorBoardLogger):
+    return logger.experiment._get_file_writer()  # torch's FileWriter: takes Summary protos
+
+
+def start(logger: TensorBoardLogger, hparams: dict, config_yaml: str, network: str) -> None:
+    """At the start of a run: its HPARAMS row (its metrics appear as they are logged), the custom
+    scalars layout, the config and the network as text."""
+    experiment, session_start, _ = hparams_summary(hparams, dict.fromkeys(RESULT_TAGS, 0.0))
+    writer = _writer(logger)
+    writer.add_summary(experiment)
+    writer.add_summary(session_start)
+    logger.experiment.add_custom_scalars(LAYOUT)
+    logger.experiment.add_text("config", f"```yaml\n{config_yaml}\n```")
+    logger.experiment.add_text("network", network)
+    logger.experiment.flush()
+
+
+def finish(logger: TensorBoardLogger, hparams: dict, metrics: dict, step: int) -> None:
+    """At the end: the results that the test loop did not log, then the session's end (its
+    HPARAMS status turns to success)."""
+    logged = {"val/best_mse": metrics["best_val_mse"], "train/seconds": metrics["train_seconds"]}
+    logger.log_metrics({k: v for k, v in logged.items() if v is not None}, step)
+    _, _, session_end = hparams_summary(hparams, {})
+    _writer(logger).add_summary(session_end)
+    logger.experiment.flush()
+
+
+def record(logger: TensorBoardLogger, hparams: dict, metrics: dict, config_yaml: str, network: str) -> None:
+    """A run's whole record at once (eval.py): row, results and end."""
+    start(logger, hparams, config_yaml, network)
+    finish(logger, hparams, metrics, 0)
+
+
+def network_table(model: torch.nn.Module, latent_shape: list[int]) -> str:
+    """The network as a markdown table: layer, type, output shape, parameters; and the latent size.
+    Lightning's ModelSummary runs model.example_input_array through it for the shapes."""
+    summary = ModelSummary(model, max_depth=-1)
+    rows = [
+        f"| {name} | {kind} | {'x'.join(map(str, out[1:])) if isinstance(out, list) else out} | {n:,} |"
+        for name, kind, out, n in zip(
+            summary.layer_names, summary.layer_types, summary.out_sizes, summary.param_nums, strict=True
+        )  # fmt: skip
+        if name.startswith("net.") and not kind.endswith(("Sequential", "ModuleList"))
+    ]
+    latent = "x".join(map(str, latent_shape))
+    return "\n".join([
+        "| layer | type | output (C x H x W) | params |", "|---|---|---|--:|", *rows, "",
+        f"**{summary.trainable_parameters:,} parameters; latent {latent} = {math.prod(latent_shape):,} values**",
+    ])  # fmt: skip
+
+
+class Throughput:
+    """Training images per second of an epoch: wall time from the epoch's start until its
+    validation starts (or the epoch ends, without validation)."""
+
+    def __init__(self):
+        self.start, self.stop, self.images = 0.0, None, 0
+
+    def begin(self) -> None:
+        self.start, self.stop, self.images = time.perf_counter(), None, 0
+
+    def add(self, n: int) -> None:
+        self.images += n
+
+    def pause(self) -> None:
+        self.stop = self.stop or time.perf_counter()
+
+    def per_second(self) -> float:
+        return self.images / max((self.stop or time.perf_counter()) - self.start, 1e-9)
