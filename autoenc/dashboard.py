@@ -11,18 +11,24 @@ import time
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.model_summary import ModelSummary
+from tensorboard.compat.proto.summary_pb2 import Summary
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 
-# HPARAMS metrics: TensorBoard tag -> metrics.json key. The test/* tags are logged by the test loop.
+# HPARAMS metrics: TensorBoard tag -> metrics.json key (the first five are shown by default).
+# The test/* tags are logged by the test loop.
 RESULT_TAGS = {
-    "val/best_mse": "best_val_mse",
     "test/mse": "test_mse",
     "test/mse_rgb": "test_mse_rgb",
     "test/psnr": "test_psnr",
-    "test/ssim": "test_ssim",
     "test/colourfulness_ratio": "test_colourfulness_ratio",
+    "val/best_mse": "best_val_mse",
+    "test/ssim": "test_ssim",
     "train/seconds": "train_seconds",
 }
+# HPARAMS shows five hyper-parameter columns by default, those marked as differing across runs
+# first; a run cannot know its sweep, so these, which sweeps vary, are marked (the rest: a click).
+SHOWN_FIRST = ("arch", "task", "lr", "max_epochs", "seed")
 # One chart per entry in TensorBoard's CUSTOM SCALARS tab
 LAYOUT = {
     "autoenc": {
@@ -53,6 +59,7 @@ def start(logger: TensorBoardLogger, hparams: dict, config_yaml: str, network: s
     """At the start of a run: its HPARAMS row (its metrics appear as they are logged), the custom
     scalars layout, the config and the network as text."""
     experiment, session_start, _ = hparams_summary(hparams, dict.fromkeys(RESULT_TAGS, 0.0))
+    mark_shown_first(experiment, SHOWN_FIRST)
     writer = _writer(logger)
     writer.add_summary(experiment)
     writer.add_summary(session_start)
@@ -60,6 +67,16 @@ def start(logger: TensorBoardLogger, hparams: dict, config_yaml: str, network: s
     logger.experiment.add_text("config", f"```yaml\n{config_yaml}\n```")
     logger.experiment.add_text("network", network)
     logger.experiment.flush()
+
+
+def mark_shown_first(experiment: Summary, names: tuple[str, ...]) -> None:
+    """Set `differs` on these hyper-parameters of torch's experiment summary (TensorBoard sorts
+    the HPARAMS columns by it and shows the first five)."""
+    plugin = experiment.value[0].metadata.plugin_data
+    data = HParamsPluginData.FromString(plugin.content)
+    for info in data.experiment.hparam_infos:
+        info.differs = info.name in names
+    plugin.content = data.SerializeToString()
 
 
 def finish(logger: TensorBoardLogger, hparams: dict, metrics: dict, step: int) -> None:
@@ -102,6 +119,7 @@ class Throughput:
 
     def __init__(self):
         self.start, self.stop, self.images = 0.0, None, 0
+        self.epochs: list[float] = []  # images/s of each epoch this process trained
 
     def begin(self) -> None:
         self.start, self.stop, self.images = time.perf_counter(), None, 0
@@ -114,3 +132,7 @@ class Throughput:
 
     def per_second(self) -> float:
         return self.images / max((self.stop or time.perf_counter()) - self.start, 1e-9)
+
+    def end_epoch(self) -> float:
+        self.epochs.append(self.per_second())
+        return self.epochs[-1]

@@ -122,9 +122,10 @@ def photo_tiles(min_std: float = 4.0) -> np.ndarray:
 # --- images: any folder of pictures -----------------------------------------------------
 
 
-def folder_tiles(root: str | os.PathLike, on_error: str = "skip") -> np.ndarray:
-    """Every picture under root (recursively), as RGB, cut into non-overlapping 32x32 tiles."""
-    from PIL import Image
+def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None):
+    """Every picture under root (recursively), as RGB, cut into non-overlapping 32x32 tiles;
+    with cache_dir ("auto": ~/.cache/autoenc), decoded once and kept there (autoenc/cache.py)."""
+    from autoenc.cache import cached_tiles, default_dir
 
     if on_error not in ("skip", "raise"):
         raise UserError(f"dataset.on_error={on_error!r}: must be 'skip' or 'raise'")
@@ -132,7 +133,26 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip") -> np.ndarray:
     if not root.is_dir():
         raise UserError(f"dataset.root={str(root)!r} is not a folder of pictures")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file())
-    out, bad, small = [], [], 0
+    if cache_dir and on_error == "skip":  # on_error=raise must look at every file: no cache
+        cache = default_dir() if str(cache_dir) == "auto" else cache_dir
+        out = cached_tiles(cache, root, files, f"tile {TILE}", lambda: decode(files, on_error))
+    else:
+        out, messages = decode(files, on_error)
+        for message in messages:
+            warnings.warn(message, stacklevel=2)
+    if len(out) < 10:
+        raise UserError(
+            f"dataset.root={str(root)!r}: {len(files)} picture file(s) ({', '.join(sorted(PICTURE_SUFFIXES))}) "
+            f"gave {len(out)} tiles of {TILE}x{TILE}; need at least 10 to split into train/val/test"
+        )
+    return out
+
+
+def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
+    """(tiles of every readable picture, warnings about the others)."""
+    from PIL import Image
+
+    out, bad, small = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0
     for f in files:
         try:
             with Image.open(f) as im:
@@ -145,18 +165,13 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip") -> np.ndarray:
         t = tiles(picture)
         small += len(t) == 0
         out.append(t)
+    messages = []
     if bad:
         shown = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        warnings.warn(f"skipped {len(bad)} unreadable picture(s) of {len(files)}: {shown}", stacklevel=2)
+        messages.append(f"skipped {len(bad)} unreadable picture(s) of {len(files)}: {shown}")
     if small:
-        warnings.warn(f"{small} picture(s) smaller than {TILE}x{TILE} gave no tile", stacklevel=2)
-    n = sum(len(t) for t in out)
-    if n < 10:
-        raise UserError(
-            f"dataset.root={str(root)!r}: {len(files)} picture file(s) ({', '.join(sorted(PICTURE_SUFFIXES))}) "
-            f"gave {n} tiles of {TILE}x{TILE}; need at least 10 to split into train/val/test"
-        )
-    return np.concatenate(out)
+        messages.append(f"{small} picture(s) smaller than {TILE}x{TILE} gave no tile")
+    return np.concatenate(out), messages
 
 
 # --- split and batches ------------------------------------------------------------------
@@ -182,11 +197,14 @@ class Batches:
     (shuffle) or of the data in order; no per-sample Python work, no workers. The tensor may
     live on the training device. With several processes (rank of world), each takes its own
     shard: when shuffling, equal shards of a permutation all ranks share (a remainder of fewer
-    than `world` samples sits out that epoch); in order, every sample exactly once."""
+    than `world` samples sits out that epoch); in order, every sample exactly once. With
+    group > 1 each item is a tuple of up to `group` consecutive batches (one gather), which the
+    training step takes in turn (speed.steps_per_call)."""
 
     def __init__(self, images: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 rank: int = 0, world: int = 1):  # fmt: skip
+                 rank: int = 0, world: int = 1, group: int = 1):  # fmt: skip
         self.images, self.batch_size, self.shuffle, self.seed = images, batch_size, shuffle, seed
+        self.group = max(1, int(group))
         self.rank, self.world, self.epoch = rank, world, 0
         self.sampler, self.batch_sampler = self, None  # where Lightning looks for set_epoch
 
@@ -198,10 +216,16 @@ class Batches:
         return n // self.world if self.shuffle else len(range(self.rank, n, self.world))
 
     def __len__(self) -> int:
-        return math.ceil(self._size() / self.batch_size)
+        return math.ceil(math.ceil(self._size() / self.batch_size) / self.group)
 
     def __iter__(self):
         n, b = len(self.images), self.batch_size
+        if self.group > 1:
+            yield from (block.split(b) for block in self._slices(n, b * self.group))
+            return
+        yield from self._slices(n, b)
+
+    def _slices(self, n: int, b: int):
         if not self.shuffle and self.world == 1:
             yield from (self.images[i : i + b] for i in range(0, n, b))
             return
@@ -226,8 +250,10 @@ class ImageDataModule(L.LightningDataModule):
         split_seed: int = 0,
         download: bool = True,
         on_error: str = "skip",
+        cache_dir: str | None = None,
         seed: int = 0,
         on_device: bool = True,
+        steps_per_call: int = 1,
     ):
         super().__init__()
         self.save_hyperparameters()  # into each checkpoint, so eval.py finds the run's data
@@ -239,7 +265,7 @@ class ImageDataModule(L.LightningDataModule):
             raise UserError(f"dataset.split={split!r}: must be one of {', '.join(SPLITS)}")
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
-        self.on_device = on_device
+        self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
         self.train_set = self.val_set = self.test_set = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -257,21 +283,21 @@ class ImageDataModule(L.LightningDataModule):
             return photo_tiles(), None
         if self.root is None:
             raise UserError("dataset=images needs dataset.root=/path/to/a/folder/of/pictures")
-        return folder_tiles(self.root, self.on_error), None
+        return folder_tiles(self.root, self.on_error, self.cache_dir), None
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train_set), "val": len(self.val_set), "test": len(self.test_set)}
 
-    def _batches(self, images: torch.Tensor, shuffle: bool = False) -> Batches:
+    def _batches(self, images: torch.Tensor, shuffle: bool = False, group: int = 1) -> Batches:
         rank, world = 0, 1
         if self.trainer is not None:
             rank, world = self.trainer.global_rank, self.trainer.world_size
             if self.on_device:  # one copy on the training device, no transfer per batch
                 images = images.to(self.trainer.strategy.root_device)
-        return Batches(images, self.batch_size, shuffle, self.seed, rank, world)
+        return Batches(images, self.batch_size, shuffle, self.seed, rank, world, group)
 
     def train_dataloader(self) -> Batches:
-        return self._batches(self.train_set, shuffle=True)
+        return self._batches(self.train_set, shuffle=True, group=self.steps_per_call)
 
     def val_dataloader(self) -> Batches:
         return self._batches(self.val_set)

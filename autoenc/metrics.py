@@ -2,8 +2,26 @@
 
 import torch
 from torch import nn
-from torchmetrics import MeanMetric, MeanSquaredError
+from torchmetrics import MeanMetric, MeanSquaredError, Metric
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+
+
+class WeightedMean(Metric):
+    """Mean of values weighted by counts, summed across processes; a NaN or inf stays in it (no
+    check, so no host sync per update). torchmetrics' MeanMetric(nan_strategy="disable") drops
+    the weights (torchmetrics 1.9: update(1, weight=3), update(0, weight=1) gives 0.5)."""
+
+    def __init__(self):
+        super().__init__()
+        self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, mean: torch.Tensor, count: int) -> None:
+        self.total += mean.detach().double() * count
+        self.count += count
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
 
 
 def colourfulness(rgb: torch.Tensor) -> torch.Tensor:

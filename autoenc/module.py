@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from kornia.color import rgb_to_grayscale
 from lightning.pytorch.loggers import TensorBoardLogger
-from torchmetrics import MeanMetric, MeanSquaredError
+from torchmetrics import MeanSquaredError
 
 from autoenc import UserError
 from autoenc.dashboard import Throughput
-from autoenc.metrics import RGBScores
+from autoenc.metrics import RGBScores, WeightedMean
 from autoenc.model import CAE
 from autoenc.tasks import get_task
 
@@ -76,7 +76,7 @@ class AutoEncoder(L.LightningModule):
         self.save_hyperparameters()
         self.task = get_task(task)
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
-        self.train_mse = MeanMetric(nan_strategy="disable")  # keeps NaN (divergence) and avoids a sync
+        self.train_mse = WeightedMean()  # keeps NaN (divergence) and avoids a sync
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)
         self.test_rgb, self.test_gray = RGBScores(), RGBScores()
@@ -84,6 +84,7 @@ class AutoEncoder(L.LightningModule):
         self._grid: tuple[torch.Tensor, ...] | None = None
         self.channels_last = True  # memory layout of the batches (autoenc.speed.apply sets it)
         self.example_input_array = torch.zeros(1, self.task.in_channels, 32, 32)  # summaries and graph
+        self.automatic_optimization = False  # training_step steps itself, over one batch or a block of them
         self.throughput = Throughput()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,15 +111,27 @@ class AutoEncoder(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self.throughput.begin()
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        self.throughput.add(len(batch))
-        _, _, y, pred = self._run(batch)
-        loss = F.mse_loss(pred, y)
-        self.train_mse.update(loss.detach(), weight=y.numel())  # stays on the device: no sync
-        # NaN/inf stops the run at once: every step on the CPU (cheap), every 100th on a GPU
-        if (loss.device.type == "cpu" or batch_idx % 100 == 0) and not torch.isfinite(loss):
-            self._diverged(f"the loss is {loss.item()} at epoch {self.current_epoch}, step {batch_idx}")
-        return loss
+    def training_step(self, batch: torch.Tensor | tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        """One optimizer step per batch; a tuple of batches (speed.steps_per_call) takes them in
+        turn in one call, so Lightning's fixed per-call cost is paid once per block: the same
+        batches in the same order give the same updates."""
+        optimizer = self.optimizers()
+        total, count = 0.0, 0
+        for one in batch if isinstance(batch, (tuple, list)) else (batch,):
+            _, _, y, pred = self._run(one)
+            loss = F.mse_loss(pred, y)
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+            loss = loss.detach()
+            total, count = total + loss * len(one), count + len(one)  # stays on the device: no sync
+            if loss.device.type == "cpu" and not torch.isfinite(loss):  # cheap on the CPU: every step
+                self._diverged(f"the loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}")
+        self.throughput.add(count)
+        # the epoch's mean over images (each batch's loss is its images' mean): one update per call
+        self.train_mse.update(total / count, count)
+        if total.device.type != "cpu" and batch_idx % 100 == 0 and not torch.isfinite(total):  # a GPU: seldom
+            self._diverged(f"the loss is {total.item()} at epoch {self.current_epoch}, step {self.global_step}")
 
     def _diverged(self, what: str) -> None:
         lr = (self.hparams.optimizer or {}).get("lr")
@@ -143,7 +156,7 @@ class AutoEncoder(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         mse = self._epoch_metric("train", self.train_mse)  # its host sync ends the epoch's timing
-        self.log("train/images_per_s", self.throughput.per_second() * self.trainer.world_size)
+        self.log("train/images_per_s", self.throughput.end_epoch() * self.trainer.world_size)
         self.log("train/lr", float(self.trainer.optimizers[0].param_groups[0]["lr"]))
         if not math.isfinite(mse):
             self._diverged(f"train/mse is {mse} in epoch {self.current_epoch}")

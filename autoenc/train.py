@@ -2,6 +2,7 @@
 checkpoint, write metrics.json into the run's output dir and return it."""
 
 import os
+import statistics
 import time
 import warnings
 from pathlib import Path
@@ -66,7 +67,10 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     L.seed_everything(cfg.seed, verbose=False)
     speed = cfg.get("speed") or {}
     data = ImageDataModule(
-        **OmegaConf.to_container(cfg.dataset, resolve=True), seed=cfg.seed, on_device=speed.get("device_data", True)
+        **OmegaConf.to_container(cfg.dataset, resolve=True),
+        seed=cfg.seed,
+        on_device=speed.get("device_data", True),
+        steps_per_call=speed.get("steps_per_call", 1),
     )
     data.setup()
     model = make_model(cfg)
@@ -93,7 +97,8 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
                                  enable_version_counter=False)  # fmt: skip
     callbacks = [checkpoint]
     if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
-        callbacks.append(TQDMProgressBar(refresh_rate=speed.get("progress_every", 20)))
+        calls = max(1, speed.get("progress_every", 20) // max(1, speed.get("steps_per_call", 1)))
+        callbacks.append(TQDMProgressBar(refresh_rate=calls))
     trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
                         plugins=[AtomicCheckpointIO()])  # fmt: skip
     hparams = dashboard.run_hparams(cfg.arch.name, net, cfg.dataset.name, optimizer_name(cfg), cfg.optimizer.lr,
@@ -124,6 +129,8 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         **{key.replace("/", "_"): value for key, value in test.items()},  # test_mse, test_psnr, ...
         "best_val_mse": checkpoint.best_model_score.item(),
         "train_seconds": round(train_seconds, 2),  # of this process: after a resume, the resumed part
+        # training images/s (validation excluded), median over this process's epochs, all processes
+        "train_images_per_s": round(statistics.median(model.throughput.epochs or [0.0]) * trainer.world_size, 1),
         "resumed_from": resume,
         "device": str(trainer.strategy.root_device),
         "precision": str(trainer.precision),

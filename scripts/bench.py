@@ -8,14 +8,21 @@ the 8 flips/rotations), written as PNG mosaics and read back through `dataset=im
 study's 80/10/10 split, so 48,000 training images. Reconstruction, batch 64, Adam 1e-3.
 
   (a) plain:   PyTorch defaults: float NCHW TensorDataset + DataLoader(shuffle), fp32, Adam.
+  (a') nhwc:   the loop a user writes from NHWC arrays (CIFAR-10's `.data`, a numpy file):
+               torch.from_numpy(x).permute(0, 3, 1, 2).float(), shuffled slices, fp32. The
+               permute leaves channels_last strides, so it gets the fast kernels unasked.
   (b) autoenc: autoenc.train.train(cfg), i.e. `python train.py dataset=images ...` minus
                start-up: device-resident uint8 data, channels_last, precision=auto, progress
-               bar on, checkpoints, TensorBoard and image grids as always.
+               bar on, checkpoints, TensorBoard and image grids as always; once per
+               --steps-per-call value (optimizer steps per Lightning training_step).
   (c) hand:    a hand-written loop with (b)'s settings and no Lightning: (b)/(c) is
                Lightning's overhead.
-Each does a validation pass per epoch and is timed over fitting only (train + val). The
-variants alternate within each repeat; medians are reported. Also: start-up time, from
-launching `python train.py` to its first training step.
+  (d) bare:    the bare training step in (b)'s precision and layout, on one fixed batch:
+               x -> loss -> backward -> Adam.step, nothing else: the ceiling.
+(a), (a'), (b), (c) do a validation pass per epoch and are timed over fitting (train + val);
+(b) also reports its training images/s without validation (metrics.json train_images_per_s),
+which is what compares with (d). The variants alternate within each repeat; medians are
+reported. Also: start-up time, from launching `python train.py` to its first training step.
 """
 
 import argparse
@@ -94,11 +101,69 @@ def plain(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[f
     return time.perf_counter() - start, mse(test_x)
 
 
+def nhwc(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[float, float]:
+    """(a'): the plain loop written from NHWC uint8 arrays, fp32, the model as built."""
+    torch.manual_seed(0)
+    train_x, val_x, test_x = (torch.from_numpy(s.numpy()).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
+                              for s in (data.train_set, data.val_set, data.test_set))  # fmt: skip
+    model = CAE(*ARCHS[arch], 3, 3).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def mse(images: torch.Tensor) -> float:
+        with torch.no_grad():
+            total = sum(F.mse_loss(model(x), x, reduction="sum").item() for x in images.split(BATCH))
+        return total / images.numel()
+
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(len(train_x), device=device)
+        for i in range(0, len(order), BATCH):
+            x = train_x[order[i : i + BATCH]]
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), x)
+            loss.backward()
+            opt.step()
+        mse(val_x)
+    sync(device)
+    return time.perf_counter() - start, mse(test_x)
+
+
+def bare(arch: str, data: ImageDataModule, device: str, steps: int = 300) -> float:
+    """(d): images/s of the bare step in (b)'s precision and layout, on one fixed batch."""
+    torch.manual_seed(0)
+    dtype = autocast_dtype(arch, device)
+    model = CAE(*ARCHS[arch], 3, 3).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = to_unit_rgb(data.train_set[:BATCH].to(device))
+    autocast = (lambda: torch.autocast(device, dtype=dtype)) if dtype else contextlib.nullcontext
+
+    def step() -> None:
+        with autocast():
+            loss = F.mse_loss(model(x), x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(20):
+        step()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def autocast_dtype(arch: str, device: str) -> torch.dtype | None:
+    precision = resolve_precision("auto", "cuda" if device == "cuda" else "cpu", ARCHS[arch][2])
+    return torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
+
+
 def hand(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[float, float]:
     """(c): (b)'s settings written out by hand, without Lightning."""
     torch.manual_seed(0)
-    precision = resolve_precision("auto", "cuda" if device == "cuda" else "cpu", ARCHS[arch][2])
-    dtype = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
+    dtype = autocast_dtype(arch, device)
     train_u8, val_u8, test_u8 = (s.to(device) for s in (data.train_set, data.val_set, data.test_set))
     model = CAE(*ARCHS[arch], 3, 3).to(device, memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -128,20 +193,22 @@ def hand(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[fl
     return time.perf_counter() - start, mse(test_u8)
 
 
-def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path) -> tuple[float, float]:
-    """(b): train.py's own path, in this process (start-up is measured separately)."""
+def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, steps_per_call: int = 1):
+    """(b): train.py's own path, in this process (start-up is measured separately).
+    Returns (fit seconds, test MSE, training images/s without validation)."""
     from hydra import compose, initialize_config_dir
 
     from autoenc.train import train
 
     overrides = [f"output_dir={out}", f"arch={arch}", "dataset=images", f"dataset.root={root}",
                  f"trainer.max_epochs={epochs}", "trainer.precision=auto", "trainer.enable_model_summary=false",
-                 f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"]  # fmt: skip
+                 f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}",
+                 f"speed.steps_per_call={steps_per_call}"]  # fmt: skip
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         metrics = train(cfg)  # the progress bar still draws, into a buffer
-    return metrics["train_seconds"], metrics["test_mse"]
+    return metrics["train_seconds"], metrics["test_mse"], metrics["train_images_per_s"]
 
 
 def sync(device: str) -> None:
@@ -168,7 +235,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["plain", "hand", "startup"])
+    parser.add_argument("--steps-per-call", type=int, nargs="+", default=[1, 16], help="(b) once per value")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["plain", "nhwc", "hand", "bare", "startup"])
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,38 +247,55 @@ def main() -> None:
         data.setup()
         n_train = len(data.train_set)
         name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-        precision = resolve_precision("auto", "cuda" if args.device == "cuda" else "cpu")
         setup = f"{n_train} training images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats"
-        print(f"device: {name}; torch {torch.__version__}; precision auto -> {precision} (single blocks); {setup}")
-        runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        print(f"device: {name}; torch {torch.__version__}; {setup}")
+        variants = ["plain", "nhwc", *(f"autoenc{k}" for k in args.steps_per_call), "hand", "bare"]
+        runs: dict[tuple[str, str], list[tuple[float, ...]]] = {}
         for r in range(args.repeats):
             for arch in args.archs:
-                for variant in ("plain", "autoenc", "hand"):
-                    if variant in args.skip:
-                        continue
-                    if variant == "plain":
-                        seconds, test_mse = plain(arch, data, args.epochs, args.device)
-                    elif variant == "hand":
-                        seconds, test_mse = hand(arch, data, args.epochs, args.device)
+                for variant in (v for v in variants if v not in args.skip):
+                    if variant == "bare":
+                        result = (bare(arch, data, args.device), float("nan"))
+                    elif variant.startswith("autoenc"):
+                        out = tmp / f"run_{arch}_{variant}_{r}"
+                        seconds, test_mse, train_only = autoenc_path(arch, tmp / "images", args.epochs, args.device,
+                                                                     out, int(variant[len("autoenc"):]))  # fmt: skip
+                        result = (args.epochs * n_train / seconds, test_mse, train_only)
                     else:
-                        out = tmp / f"run_{arch}_{r}"
-                        seconds, test_mse = autoenc_path(arch, tmp / "images", args.epochs, args.device, out)
-                    runs.setdefault((arch, variant), []).append((seconds, test_mse))
-                    print(f"  repeat {r} {arch:16s} {variant:8s} {args.epochs * n_train / seconds:9.0f} img/s  "
-                          f"test MSE {test_mse:.5f}", flush=True)  # fmt: skip
-
-        def med(arch: str, variant: str, i: int) -> float:
-            return statistics.median(x[i] for x in runs[(arch, variant)]) if (arch, variant) in runs else float("nan")
-
-        print("\n| arch | (a) plain img/s | (b) autoenc img/s | (b)/(a) | (c) hand img/s | Lightning overhead "
-              "(c)/(b)-1 | test MSE (a) | test MSE (b) |\n|---|--:|--:|--:|--:|--:|--:|--:|")  # fmt: skip
-        for arch in args.archs:
-            a, b, c = (args.epochs * n_train / med(arch, v, 0) for v in ("plain", "autoenc", "hand"))
-            print(f"| {arch} | {a:.0f} | {b:.0f} | {b / a:.2f}x | {c:.0f} | {100 * (c / b - 1):+.1f}% | "
-                  f"{med(arch, 'plain', 1):.5f} | {med(arch, 'autoenc', 1):.5f} |")  # fmt: skip
+                        seconds, test_mse = {"plain": plain, "nhwc": nhwc, "hand": hand}[variant](
+                            arch, data, args.epochs, args.device)  # fmt: skip
+                        result = (args.epochs * n_train / seconds, test_mse)
+                    runs.setdefault((arch, variant), []).append(result)
+                    extra = f"  training only {result[2]:9.0f} img/s" if len(result) > 2 else ""
+                    print(f"  repeat {r} {arch:16s} {variant:9s} {result[0]:9.0f} img/s  "
+                          f"test MSE {result[1]:.5f}{extra}", flush=True)  # fmt: skip
+        report(runs, args.archs, args.steps_per_call, args.device)
         if "startup" not in args.skip:
             seconds = startup_seconds(tmp, 3)
             print(f"\nstart-up, `python train.py` to first training step: {seconds:.2f} s (median of 3)")
+
+
+def report(runs: dict, archs: list[str], steps_per_call: list[int], device: str) -> None:
+    def med(arch: str, variant: str, i: int = 0) -> float:
+        values = [x[i] for x in runs.get((arch, variant), [])]
+        return statistics.median(values) if values else float("nan")
+
+    print("\nimages/s, medians; (b) fit = train + val like (a), (a'), (c); (b) train = without validation, against (d)")
+    print(
+        "| arch | precision | (a) plain | (a') nhwc | (b) fit | (b) train | (c) hand | (d) bare | (b) fit / "
+        "max(a, a') | (b) train / (d) | test MSE (a) | (a') | (b) |"
+    )
+    print("|---|---|" + "--:|" * 11)
+    for arch in archs:
+        for k in steps_per_call:
+            b = f"autoenc{k}"
+            dtype = autocast_dtype(arch, device)
+            precision = f"{'bf16' if dtype == torch.bfloat16 else 'fp16' if dtype else 'fp32'}, steps_per_call={k}"
+            a, a2, fit, train_only, c, d = (med(arch, "plain"), med(arch, "nhwc"), med(arch, b), med(arch, b, 2),
+                                            med(arch, "hand"), med(arch, "bare"))  # fmt: skip
+            print(f"| {arch} | {precision} | {a:.0f} | {a2:.0f} | {fit:.0f} | {train_only:.0f} | {c:.0f} | {d:.0f} | "
+                  f"{fit / max(a, a2):.2f}x | {100 * train_only / d:.0f}% | {med(arch, 'plain', 1):.5f} | "
+                  f"{med(arch, 'nhwc', 1):.5f} | {med(arch, b, 1):.5f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,6 +36,19 @@ def compose_config(name: str, output_dir: Path, *overrides: str) -> DictConfig:
     """Compose conf/<name>.yaml with overrides, as train.py / eval.py would, writing into output_dir."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(name, overrides=[f"output_dir={output_dir}", *overrides])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory):
+    """dataset=images caches decoded tiles under $XDG_CACHE_HOME: the tests' own, not the user's
+    (os.environ, so that the train.py processes the tests start see it too)."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache_home"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME")
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import hashlib
+import os
 import pickle
 from pathlib import Path
 
@@ -122,6 +123,65 @@ def test_folder_of_pictures(tmp_path):
     np.testing.assert_array_equal(t[0], np.asarray(Image.open(tmp_path / "a.png"))[:32, :32])
     with pytest.raises(UserError, match="broken.png"):
         folder_tiles(tmp_path, on_error="raise")
+
+
+def pictures(folder: Path, n: int = 4) -> None:
+    rng = np.random.default_rng(1)
+    folder.mkdir()
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"p{i}.png")  # 4 tiles
+
+
+def test_the_tile_cache_is_built_once_then_reused(tmp_path, monkeypatch):
+    pictures(tmp_path / "pics")
+    cache = tmp_path / "cache"
+    first = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    assert len(list(cache.glob("images-*.npy"))) == 1 and len(list(cache.glob("images-*.json"))) == 1
+    monkeypatch.setattr("autoenc.data.decode", lambda *a: pytest.fail("decoded again despite the cache"))
+    np.testing.assert_array_equal(folder_tiles(tmp_path / "pics", cache_dir=cache), first)
+    assert not list(cache.glob("*.tmp"))
+
+
+def test_the_tile_cache_follows_the_pictures(tmp_path):
+    pictures(tmp_path / "pics")
+    cache = tmp_path / "cache"
+    first = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    picture = tmp_path / "pics" / "p0.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(picture)  # changed
+    os.utime(picture, ns=(picture.stat().st_atime_ns, picture.stat().st_mtime_ns + 10**9))
+    changed = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    assert changed.shape == first.shape and (changed[:4] == 0).all() and not (first[:4] == 0).all()
+    Image.fromarray(np.full((32, 32, 3), 7, np.uint8)).save(tmp_path / "pics" / "z_added.png")  # added
+    assert len(folder_tiles(tmp_path / "pics", cache_dir=cache)) == 17
+    (tmp_path / "pics" / "p1.png").unlink()  # removed
+    assert len(folder_tiles(tmp_path / "pics", cache_dir=cache)) == 13
+    assert len(list(cache.glob("images-*.npy"))) == 1  # one cache per folder: older ones dropped
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_tile_cache_is_rebuilt_with_a_warning(tmp_path, damage):
+    pictures(tmp_path / "pics")
+    cache = tmp_path / "cache"
+    first = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    (data,) = cache.glob("images-*.npy")
+    raw = bytearray(data.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    else:
+        raw[-100] ^= 0xFF  # one pixel changed: same size, wrong checksum
+    data.write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match="tile cache .* is damaged"):
+        again = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_array_equal(np.load(data), first)  # and the cache is whole again
+
+
+def test_a_cached_folder_warns_about_its_skipped_pictures_every_time(tmp_path):
+    pictures(tmp_path / "pics")
+    (tmp_path / "pics" / "broken.png").write_bytes(b"not a picture")
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="skipped 1 unreadable picture"):
+            folder_tiles(tmp_path / "pics", cache_dir=tmp_path / "cache")
 
 
 def test_empty_or_missing_folder_is_a_clear_error(tmp_path):

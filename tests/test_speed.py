@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import QUIET
 
-from autoenc.data import ImageDataModule
+from autoenc.data import Batches, ImageDataModule
 from autoenc.speed import cpu_supports_bf16, resolve_precision
 from autoenc.train import train
 
@@ -20,6 +20,35 @@ def test_fast_batches_are_a_plain_pass_over_the_data_reordered():
         batches = list(fast)
         assert len(batches) == len(plain) and all(b.dtype == torch.uint8 for b in batches)
         assert sorted(bytes(x.numpy()) for b in batches for x in b) == reference  # every sample once
+
+
+def test_blocks_of_batches_are_the_same_batches_in_the_same_order():
+    images = torch.arange(1000 * 2, dtype=torch.int64).reshape(1000, 2)
+    single = Batches(images, 64, shuffle=True, seed=5)
+    grouped = Batches(images, 64, shuffle=True, seed=5, group=4)
+    for epoch in range(2):
+        single.set_epoch(epoch)
+        grouped.set_epoch(epoch)
+        blocks = list(grouped)
+        assert len(blocks) == len(grouped) == 4 and [len(b) for b in blocks] == [4, 4, 4, 4]
+        assert [len(b) for b in blocks[-1]] == [64, 64, 64, 40]
+        flat = [batch for block in blocks for batch in block]
+        assert len(flat) == len(single) and all(torch.equal(a, b) for a, b in zip(flat, single, strict=True))
+
+
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_several_steps_per_call_give_the_same_training(make_cfg, tmp_path, precision):
+    """speed.steps_per_call changes how often Lightning is called, not the updates: same history."""
+    args = ("dataset=photos", "trainer=debug", "trainer.limit_train_batches=1.0",
+            f"trainer.precision={precision}", *QUIET)  # fmt: skip
+    one = train(make_cfg(*args, f"output_dir={tmp_path / 'one'}"))
+    block = train(make_cfg(*args, "speed.steps_per_call=16", f"output_dir={tmp_path / 'block'}"))
+    assert block["history"]["train_mse"] == pytest.approx(one["history"]["train_mse"], rel=1e-5)
+    assert block["history"]["val_mse"] == pytest.approx(one["history"]["val_mse"], rel=1e-5)
+    assert block["test_mse"] == pytest.approx(one["test_mse"], rel=1e-5)
+    steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+             for d in ("one", "block")]  # fmt: skip
+    assert steps[0] == steps[1] == 98  # optimizer steps: 6,264 images / 64
 
 
 def test_precision_auto_follows_the_hardware(monkeypatch):
