@@ -17,9 +17,12 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from autoenc.slurm import register_resolvers as register_slurm_resolvers
+
 # A run's folder is named after its overrides, so the same command finds its own earlier run
 # (to resume it, or to see it finished): conf/config.yaml hydra.run.dir
 OmegaConf.register_new_resolver("short_hash", lambda text: hashlib.sha1(str(text).encode()).hexdigest()[:8])
+register_slurm_resolvers()  # conf/hydra/launcher/slurm.yaml: GPUs and CPUs a job asks for
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

@@ -127,6 +127,22 @@ def save_hydra_config(out: Path, cfg: DictConfig) -> None:
     OmegaConf.save(HydraConfig.get().overrides.task, folder / "overrides.yaml")
 
 
+def link_job_logs(out: Path) -> None:
+    """In a SLURM job started by submitit: links in the run folder to the job's stdout and
+    stderr (kept in the sweep's .submitit/ folder), so a run's log is found from the run."""
+    try:
+        import submitit
+
+        job = submitit.JobEnvironment()
+        paths = {"out": job.paths.stdout, "err": job.paths.stderr}
+    except (ImportError, RuntimeError):
+        return  # not a submitit job
+    for stream, path in paths.items():
+        link = out / f"slurm-{job.job_id}.{stream}"
+        if not link.is_symlink():
+            link.symlink_to(Path(path).resolve())
+
+
 def set_aside(path: Path) -> Path:
     """Rename a file out of the way, keeping it: <name>.damaged-<time>."""
     aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y-%m-%d_%H-%M-%S')}")

@@ -10,12 +10,14 @@ import torch
 
 @functools.cache
 def cpu_supports_bf16() -> bool:
-    """Native bf16 on this CPU (AVX-512-BF16 or AMX): where bf16 autocast pays off."""
+    """bf16 matrix units on this CPU (AMX): where bf16 autocast pays off. AVX-512-BF16 alone
+    does not: on such a 2-core Xeon without AMX the bare step of classic ran at 3,367 img/s in
+    bf16 against 4,449 in fp32 (channels_last), while with AMX bf16 was 1.3-1.65x faster."""
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return "amx_bf16" in flags
 
 
 # Measured on photos, 15 epochs, seeds 0-2 (README, "bf16 on the CPU"): bf16 autocast left the
@@ -48,7 +50,10 @@ def apply(model: torch.nn.Module, channels_last: bool = True, compile: bool = Fa
 
 def threads_per_job() -> int | None:
     """Under Hydra's joblib launcher (parallel jobs on one machine): this machine's cores shared
-    out among the jobs, so they do not fight over them. None elsewhere (torch's default)."""
+    out among the jobs, so they do not fight over them. In a SLURM job: the CPUs it was given.
+    None elsewhere (torch's default)."""
+    if os.environ.get("SLURM_CPUS_PER_TASK", "").isdigit():
+        return int(os.environ["SLURM_CPUS_PER_TASK"])
     try:
         from hydra.core.hydra_config import HydraConfig
 

@@ -21,6 +21,7 @@ from autoenc.rundir import (
     RunLock,
     check_fits,
     is_rank_zero,
+    link_job_logs,
     prepare_output_dir,
     previous_state,
     save_hydra_config,
@@ -55,6 +56,7 @@ def train(cfg: DictConfig) -> dict:
         return fit_and_test(cfg, out)
     with RunLock(out):
         save_hydra_config(out, cfg)
+        link_job_logs(out)
         return fit_and_test(cfg, out)
 
 

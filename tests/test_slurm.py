@@ -1,0 +1,96 @@
+"""autoenc's cluster path on a real SLURM cluster (scripts/slurm_local.sh start, then
+SLURM_CONF set): a sweep submitted through sbatch by submitit, a failing job, a job that asks
+for too much, and a running job requeued (pre-empted) that resumes to the same result.
+Skipped where sbatch does not answer."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+
+def cluster_partition() -> str | None:
+    try:
+        r = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.split()[0].rstrip("*") if r.returncode == 0 and r.stdout.strip() else None
+
+
+PARTITION = cluster_partition()
+pytestmark = [pytest.mark.slurm, pytest.mark.skipif(PARTITION is None, reason="no SLURM cluster answers sinfo")]
+QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "trainer.precision=32-true"]
+
+
+def sweep(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm",
+                           f"hydra.launcher.partition={PARTITION}", "dataset=photos", *QUIET, *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=timeout)  # fmt: skip
+
+
+def test_a_sweep_runs_as_slurm_jobs_and_makes_its_table(tmp_path):
+    r = sweep("experiment=table", "arch=classic,4-6-8", "task=reconstruct,y2uv", "seed=0", "trainer.max_epochs=2",
+              "trainer.limit_train_batches=20", f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "sacct" not in r.stderr  # no accounting on this cluster: followed with squeue, no warnings
+    runs = sorted(p.parent for p in tmp_path.glob("*/metrics.json"))
+    assert [p.name for p in runs] == ["0_classic_reconstruct_s0", "1_classic_y2uv_s0", "2_4-6-8_reconstruct_s0",
+                                      "3_4-6-8_y2uv_s0"]  # fmt: skip
+    for run in runs:
+        logs = sorted(run.glob("slurm-*.out"))  # the job's log, from its run folder
+        assert len(logs) == 1 and "autoenc: test mse" in logs[0].read_text()
+    table = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_table.py"), str(tmp_path)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    assert table.returncode == 0, table.stderr[-2000:]
+    assert "| classic | y2uv |" in table.stdout and (tmp_path / "table.md").is_file()
+
+
+def test_a_failing_job_is_reported_and_an_impossible_one_refused_at_once(tmp_path):
+    r = sweep("optimizer=sgd", "optimizer.lr=1e6", "trainer=debug", f"hydra.sweep.dir={tmp_path / 'fails'}")
+    assert r.returncode != 0
+    (failed,) = tmp_path.glob("fails/*/failed.txt")
+    assert "training diverged" in failed.read_text()
+    start = time.time()
+    r = sweep("trainer=debug", "hydra.launcher.cpus_per_task=4096", f"hydra.sweep.dir={tmp_path / 'huge'}")
+    assert r.returncode == 1 and time.time() - start < 60
+    assert r.stderr.strip().splitlines()[-1].startswith("error: each SLURM job asks for 4096 CPUs")
+    assert "Traceback" not in r.stderr
+    r = sweep("trainer=debug", "hydra.launcher.partition=no_such_partition", f"hydra.sweep.dir={tmp_path / 'bad'}")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: sbatch refused the sweep's jobs: ")
+
+
+def test_a_requeued_job_resumes_to_the_same_result(tmp_path):
+    args = ["trainer.max_epochs=3", "trainer.limit_train_batches=40"]
+    lone = subprocess.run([sys.executable, str(ROOT / "train.py"), "dataset=photos", *QUIET, *args,
+                           f"hydra.run.dir={tmp_path / 'lone'}"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)  # fmt: skip
+    assert lone.returncode == 0, lone.stderr[-2000:]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm",
+                             f"hydra.launcher.partition={PARTITION}", "dataset=photos", *QUIET, *args,
+                             f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    last = tmp_path / "sweep" / "0_classic_reconstruct_s0" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert last.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+    job = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()[0]
+    subprocess.run(["scontrol", "requeue", job], check=True)  # pre-empted mid-run
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    run = last.parent.parent
+    resumed, reference = (json.loads((d / "metrics.json").read_text()) for d in (run, tmp_path / "lone"))
+    assert resumed["resumed_from"] and resumed["resumed_from"].endswith("last.ckpt")
+    assert resumed["test_mse"] == pytest.approx(reference["test_mse"], abs=1e-6)
+    assert resumed["history"] == {k: pytest.approx(v, abs=1e-6) for k, v in reference["history"].items()}
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    steps = [e.step for e in events.Scalars("val/mse")]
+    assert steps == sorted(set(steps)) and len(steps) == 3  # no duplicate or restarted series
+    assert any("taking over a stale lock" in Path(p).read_text() for p in run.glob("slurm-*.out"))
