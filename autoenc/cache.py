@@ -33,7 +33,7 @@ def folder_key(root: Path, files: list[Path], settings: str) -> str:
 
 
 def checksum(array: np.ndarray) -> str:
-    return hashlib.blake2b(memoryview(np.ascontiguousarray(array)).cast("B"), digest_size=16).hexdigest()
+    return hashlib.blake2b(np.ascontiguousarray(array).reshape(-1).view(np.uint8), digest_size=16).hexdigest()
 
 
 def cached_tiles(cache_dir: str | os.PathLike, root: Path, files: list[Path], settings: str,

@@ -58,7 +58,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             os.replace(tmp, path)
         except (OSError, RuntimeError) as e:
             tmp.unlink(missing_ok=True)
-            raise write_failure(path, "checkpoint", e).with_traceback(None) from None
+            raise write_failure(path, "checkpoint", e) from None
 
 
 def is_rank_zero() -> bool:

@@ -91,14 +91,18 @@ def plain(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[f
     start = time.perf_counter()
     for _ in range(epochs):
         for (x,) in loader:
-            x = x.to(device)
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), x)
-            loss.backward()
-            opt.step()
+            plain_step(model, opt, x.to(device))
         mse(val_x)
     sync(device)
     return time.perf_counter() - start, mse(test_x)
+
+
+def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor) -> None:
+    """One reconstruction step as a plain PyTorch user writes it: fp32, no autocast."""
+    opt.zero_grad()
+    loss = F.mse_loss(model(x), x)
+    loss.backward()
+    opt.step()
 
 
 def nhwc(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[float, float]:
@@ -119,11 +123,7 @@ def nhwc(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[fl
     for _ in range(epochs):
         order = torch.randperm(len(train_x), device=device)
         for i in range(0, len(order), BATCH):
-            x = train_x[order[i : i + BATCH]]
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), x)
-            loss.backward()
-            opt.step()
+            plain_step(model, opt, train_x[order[i : i + BATCH]])
         mse(val_x)
     sync(device)
     return time.perf_counter() - start, mse(test_x)

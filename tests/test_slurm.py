@@ -81,6 +81,12 @@ def test_a_requeued_job_resumes_to_the_same_result(tmp_path):
     assert last.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
     job = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()[0]
     subprocess.run(["scontrol", "requeue", job], check=True)  # pre-empted mid-run
+    # SLURM holds a requeued job back for about two minutes; let it start again now
+    while subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True).stdout.strip() != (
+        "PENDING"
+    ):
+        time.sleep(0.2)
+    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
     run = last.parent.parent
