@@ -5,8 +5,6 @@ total down-sampling, run, and cropped back. For colour tasks the output keeps th
 own full-resolution luminance and takes only the colour from the model.
 """
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from kornia.color import rgb_to_yuv, yuv_to_rgb
 
 from autoenc import UserError
 from autoenc.module import AutoEncoder
+from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
 HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer")  # AutoEncoder's arguments
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_photos.ckpt"  # scripts/make_colorizer.py
@@ -28,15 +27,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise UserError(
-            f"checkpoint {path} holds objects other than tensors and plain values; refused to load it "
-            f"(it may run code): {str(e).splitlines()[0]}"
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        raise UserError(f"checkpoint {path} is corrupt or not a PyTorch file: {str(e).splitlines()[0]}") from None
-    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+        ckpt = read_checkpoint(path)  # pickled code: a UserError that says it was refused
+    except DamagedCheckpoint as e:
+        raise UserError(f"checkpoint {path} is corrupt or not an autoenc checkpoint: {e}") from None
+    hparams = ckpt.get("hyper_parameters")
     if not isinstance(hparams, dict) or not {"widths", "kernel_size", "block", "task"} <= hparams.keys():
         raise UserError(f"{path} is not an autoenc checkpoint (no widths/kernel_size/block/task hyper-parameters)")
     model = AutoEncoder(**{k: hparams[k] for k in HPARAMS if k in hparams})  # optimizer checked there
