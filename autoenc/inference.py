@@ -17,7 +17,7 @@ from autoenc.module import AutoEncoder
 from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
 HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer")  # AutoEncoder's arguments
-SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_photos.ckpt"  # scripts/make_colorizer.py
+SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[AutoEncoder, dict]:

@@ -168,7 +168,7 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
     from autoenc.inference import SHIPPED_COLORIZER
 
     model, ckpt = load_checkpoint(SHIPPED_COLORIZER)
-    assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "photos"
+    assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "images"  # CIFAR-10 content
     Image.fromarray(np.full((30, 50), 128, dtype=np.uint8)).save(tmp_path / "gray.png")
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"input={tmp_path / 'gray.png'}",
                         f"output={tmp_path / 'out.png'}"], capture_output=True, text=True, timeout=300)  # fmt: skip

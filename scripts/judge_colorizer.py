@@ -1,0 +1,55 @@
+"""Judge a colorizer on colour photos it never saw (scikit-image's), turned gray: RGB MSE of its
+colours and of the plain gray picture against the truth, colourfulness, and input | output |
+truth pictures.
+
+    python scripts/judge_colorizer.py [ckpt=<checkpoint>] [out=docs] [names=astronaut,coffee,...]
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, predict_rgb, to_picture, to_tensor  # noqa: E402
+from autoenc.metrics import colourfulness  # noqa: E402
+
+DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None,
+            "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry"}  # fmt: skip
+
+
+def gray(rgb: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) in [-1, 1] -> its luma (BT.601, YUV's Y) in all three channels."""
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (rgb * weights).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+
+
+def main(argv: list[str]) -> int:
+    import skimage.data
+    from PIL import Image
+
+    args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
+    model, _ = load_checkpoint(args.ckpt)
+    print("| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth |")
+    print("|---|---|--:|--:|--:|")
+    for name in str(args.names).split(","):
+        truth = to_tensor(np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]))
+        gray_input = gray(truth)
+        out = predict_rgb(model, gray_input)
+        mse_out, mse_gray = (torch.mean((x - truth) ** 2).item() for x in (out, gray_input))
+        ratio = (colourfulness((out + 1) / 2) / colourfulness((truth + 1) / 2)).item()
+        h, w = truth.shape[-2:]
+        print(f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} |")
+        if args.out:
+            strip = np.concatenate([to_picture(x[0]) for x in (gray_input, out, truth)], axis=1)
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(strip).save(Path(args.out) / f"colorize_{name}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
