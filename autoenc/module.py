@@ -155,7 +155,7 @@ class AutoEncoder(L.LightningModule):
         self.test_gray.update(rgb_to_grayscale(rgb).expand(-1, 3, -1, -1), rgb)
 
     def on_train_epoch_end(self) -> None:
-        mse = self._epoch_metric("train", self.train_mse)  # its host sync ends the epoch's timing
+        mse = self._epoch_metric("train", self.train_mse)
         self.log("train/images_per_s", self.throughput.end_epoch() * self.trainer.world_size)
         self.log("train/lr", float(self.trainer.optimizers[0].param_groups[0]["lr"]))
         if not math.isfinite(mse):
