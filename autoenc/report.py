@@ -5,8 +5,12 @@ import json
 import math
 import statistics
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import OmegaConf
+
+if TYPE_CHECKING:
+    import torch
 
 ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
 TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab"]
@@ -88,17 +92,21 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict]) 
     ]
     for dataset, b in baseline.items():
         lines.append(
-            f"No-colour baseline on {dataset} (the gray image): RGB MSE {b['mse_rgb']:.5f}, "
-            f"PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.3f}."
+            f"No-colour baseline on {dataset} (test split): the gray image scores RGB MSE {b['mse_rgb']:.5f}, "
+            f"PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.3f}. *no colour* column: the task-space MSE of "
+            f"predicting no colour (gray2rgb: the gray image {b['gray2rgb']:.5f}; y2uv: U = V = 0 "
+            f"{b['y2uv']:.5f}; l2ab: a = b = 0 {b['l2ab']:.5f}); a colouriser must stay under it."
         )
-    lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | study | "
-              "RGB MSE | PSNR dB | SSIM | colour | train s |",
-              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+    lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
+              "study | RGB MSE | PSNR dB | SSIM | colour | train s |",
+              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
     for r in rows:
         study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
+        nocolour = baseline.get(r["dataset"], {}).get(r["task"])
+        nocolour = f"{nocolour:.5f}" if nocolour is not None else ""
         lines.append(
             f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {r['lr']:g} | {r['seeds']} | "
-            f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {study} | "
+            f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {r['train_seconds']:.1f} |"
         )
@@ -115,13 +123,40 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-def baselines(results: list[dict]) -> dict[str, dict]:
-    """The no-colour baseline is a property of the test split: one per dataset."""
-    out = {}
+def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
+    """The no-colour baselines are properties of the test split: one set per dataset. The gray image's
+    RGB scores come from the runs; the task-space MSE of predicting no colour (U = V = 0, a = b = 0, the
+    gray image for gray2rgb) is computed here from the test split itself."""
+    from autoenc.tasks import TASKS
+
+    out: dict[str, dict] = {}
     for r in results:
-        if "test_gray_mse_rgb" in r:
-            out.setdefault(r["dataset"], {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim")})
+        if "test_gray_mse_rgb" not in r or r["dataset"] in out:
+            continue
+        b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim")}
+        rgb = test_images(sweep / r["job"])
+        for name in ("gray2rgb", "y2uv", "l2ab"):
+            x, target = TASKS[name].split(rgb)
+            guess = TASKS[name].input_to_rgb(x) if name == "gray2rgb" else target.new_zeros(target.shape)
+            b[name] = (guess - target).square().mean().item()
     return out
+
+
+_TEST_IMAGES: dict[str, "torch.Tensor"] = {}
+
+
+def test_images(job: Path, n: int | None = None) -> "torch.Tensor":
+    """The first n (default all) test images of a job's dataset, RGB in [-1, 1], loaded once per dataset."""
+    from autoenc.data import ImageDataModule
+    from autoenc.module import to_unit_rgb
+
+    dataset = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml").dataset)
+    key = json.dumps(dataset, sort_keys=True)
+    if key not in _TEST_IMAGES:
+        data = ImageDataModule(**dataset)
+        data.setup()
+        _TEST_IMAGES[key] = to_unit_rgb(data.test_set, channels_last=False)
+    return _TEST_IMAGES[key][:n]
 
 
 def plot_curves(results: list[dict], path: Path) -> None:
@@ -187,20 +222,13 @@ def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
     import matplotlib.pyplot as plt
     import torch
 
-    from autoenc.data import ImageDataModule
-    from autoenc.module import AutoEncoder, to_unit_rgb
+    from autoenc.module import AutoEncoder
 
-    written, images = [], {}
+    written = []
     for task in sorted({r["task"] for r in results}):
         best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
         job = sweep / best["job"]
-        dataset = OmegaConf.load(job / ".hydra" / "config.yaml").dataset
-        key = json.dumps(OmegaConf.to_container(dataset), sort_keys=True)
-        if key not in images:
-            data = ImageDataModule(**dataset)
-            data.setup()
-            images[key] = to_unit_rgb(data.test_set[:n])
-        rgb = images[key]
+        rgb = test_images(job, n)
         model = AutoEncoder.load_from_checkpoint(job / best["best_checkpoint"], map_location="cpu").eval()
         with torch.no_grad():
             x, _ = model.task.split(rgb)
@@ -227,7 +255,7 @@ def make_table(sweep: Path) -> str:
     if not results:
         raise FileNotFoundError(f"no finished run (metrics.json) under {sweep}; {len(failures)} failed")
     rows = aggregate(results)
-    text = markdown(rows, failures, baselines(results))
+    text = markdown(rows, failures, baselines(sweep, results))
     (sweep / "table.md").write_text(text)
     write_csv(rows, sweep / "table.csv")
     plot_curves(results, sweep / "val_mse.png")

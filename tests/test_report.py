@@ -9,7 +9,9 @@ import sys
 import pytest
 import torch
 from conftest import ROOT
+from omegaconf import OmegaConf
 
+from autoenc.data import ImageDataModule
 from autoenc.metrics import RGBScores, colourfulness
 from autoenc.tasks import get_task
 
@@ -92,5 +94,16 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
                                     else "0.026883" if row["task"] == "reconstruct" else "")  # fmt: skip
     table = (sweep / "table.md").read_text()
     assert "No-colour baseline on photos" in table and table in r.stdout
+    # U = V = 0 against the test split's U, V (BT.470 on the [-1, 1] RGB, written out here)
+    config = OmegaConf.load(jobs[0] / ".hydra" / "config.yaml")
+    data = ImageDataModule(**OmegaConf.to_container(config.dataset))
+    data.setup()
+    rgb = data.test_set.double().div(127.5).sub(1)  # (N, H, W, 3)
+    u = rgb @ torch.tensor([-0.14714119, -0.28886916, 0.43601035], dtype=torch.float64)
+    v = rgb @ torch.tensor([0.61497538, -0.51496512, -0.10001026], dtype=torch.float64)
+    no_colour = ((u.square().mean() + v.square().mean()) / 2).item()
+    y2uv_row = next(line for line in table.splitlines() if line.startswith("| classic | y2uv |"))
+    assert float(y2uv_row.split("|")[10]) == pytest.approx(no_colour, abs=6e-6)  # printed with 5 decimals
+    assert f"U = V = 0 {no_colour:.5f}" in table
     for png in ("val_mse.png", "mse_vs_latent.png", "strip_reconstruct.png", "strip_y2uv.png"):
         assert (sweep / png).stat().st_size > 10_000
