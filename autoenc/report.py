@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 if TYPE_CHECKING:
     import torch
@@ -37,14 +37,20 @@ def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
     """(results, failures): every job folder of the sweep, with metrics.json or the reason it has none."""
     results, failures = [], []
     for job in sorted(p for p in sweep.iterdir() if (p / ".hydra" / "config.yaml").is_file()):
-        if (job / "metrics.json").is_file():
-            results.append({**json.loads((job / "metrics.json").read_text()), "job": job.name})
-            continue
         cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+        if (job / "metrics.json").is_file():
+            metrics = json.loads((job / "metrics.json").read_text())
+            results.append({**metrics, "dataset": dataset_label(cfg.dataset), "job": job.name})
+            continue
         failed = job / "failed.txt"
         why = failed.read_text().strip().splitlines()[-1] if failed.is_file() else "no result: killed or still running"
         failures.append({"job": job.name, "arch": cfg.arch.name, "task": cfg.task.name, "seed": cfg.seed, "why": why})
     return results, failures
+
+
+def dataset_label(dataset: DictConfig) -> str:
+    """`images` names any folder: say which one (its last part), e.g. images:cifar10-jpeg."""
+    return f"{dataset.name}:{Path(dataset.root).name}" if dataset.name == "images" else dataset.name
 
 
 def _rank(name: str, order: list[str]) -> tuple[int, str]:

@@ -107,3 +107,10 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
     assert f"U = V = 0 {no_colour:.5f}" in table
     for png in ("val_mse.png", "mse_vs_latent.png", "strip_reconstruct.png", "strip_y2uv.png"):
         assert (sweep / png).stat().st_size > 10_000
+
+
+def test_dataset_label_names_the_folder_of_images():
+    from autoenc.report import dataset_label
+
+    assert dataset_label(OmegaConf.create({"name": "images", "root": "/data/cifar10-jpeg/"})) == "images:cifar10-jpeg"
+    assert dataset_label(OmegaConf.create({"name": "photos", "root": None})) == "photos"
