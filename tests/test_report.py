@@ -114,3 +114,12 @@ def test_dataset_label_names_the_folder_of_images():
 
     assert dataset_label(OmegaConf.create({"name": "images", "root": "/data/cifar10-jpeg/"})) == "images:cifar10-jpeg"
     assert dataset_label(OmegaConf.create({"name": "photos", "root": None})) == "photos"
+
+
+def test_study_number_only_for_the_cell_the_study_ran():
+    from autoenc.report import study_mse
+
+    assert study_mse("classic", "reconstruct", 15, 1e-3) == 0.017909
+    assert study_mse("32-48-64_single", "y2uv", 15, 1e-5) == 0.013091
+    assert study_mse("32-48-64_single", "y2uv", 50, 1e-3) is None  # the study ran 15 epochs
+    assert study_mse("32-48-64_single", "y2uv", 15, 1e-4) is None
