@@ -148,7 +148,7 @@ def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
         if "test_gray_mse_rgb" not in r or r["dataset"] in out:
             continue
         b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim")}
-        rgb = test_images(sweep / r["job"])
+        rgb = load_test_split(sweep / r["job"])
         for name in ("gray2rgb", "y2uv", "l2ab"):
             x, target = TASKS[name].split(rgb)
             guess = TASKS[name].input_to_rgb(x) if name == "gray2rgb" else target.new_zeros(target.shape)
@@ -156,21 +156,21 @@ def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
     return out
 
 
-_TEST_IMAGES: dict[str, "torch.Tensor"] = {}
+_TEST_SPLITS: dict[str, "torch.Tensor"] = {}
 
 
-def test_images(job: Path, n: int | None = None) -> "torch.Tensor":
+def load_test_split(job: Path, n: int | None = None) -> "torch.Tensor":
     """The first n (default all) test images of a job's dataset, RGB in [-1, 1], loaded once per dataset."""
     from autoenc.data import ImageDataModule
     from autoenc.module import to_unit_rgb
 
     dataset = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml").dataset)
     key = json.dumps(dataset, sort_keys=True)
-    if key not in _TEST_IMAGES:
+    if key not in _TEST_SPLITS:
         data = ImageDataModule(**dataset)
         data.setup()
-        _TEST_IMAGES[key] = to_unit_rgb(data.test_set, channels_last=False)
-    return _TEST_IMAGES[key][:n]
+        _TEST_SPLITS[key] = to_unit_rgb(data.test_set, channels_last=False)
+    return _TEST_SPLITS[key][:n]
 
 
 def plot_curves(results: list[dict], path: Path) -> None:
@@ -242,7 +242,7 @@ def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
     for task in sorted({r["task"] for r in results}):
         best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
         job = sweep / best["job"]
-        rgb = test_images(job, n)
+        rgb = load_test_split(job, n)
         model = AutoEncoder.load_from_checkpoint(job / best["best_checkpoint"], map_location="cpu").eval()
         with torch.no_grad():
             x, _ = model.task.split(rgb)
