@@ -90,17 +90,16 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
             values = [m[key] for m in cell]
             assert float(row[key]) == pytest.approx(statistics.fmean(values))
             assert float(row[key + "_std"]) == pytest.approx(statistics.stdev(values))
-        assert row["study_mse"] == ("0.017909" if row["arch"] == "classic" and row["task"] == "reconstruct"
-                                    else "0.026883" if row["task"] == "reconstruct" else "")  # fmt: skip
+        assert row["study_mse"] == ""  # 1-epoch runs: the study's numbers are of 15 epochs
     table = (sweep / "table.md").read_text()
     assert "No-colour baseline on photos" in table and table in r.stdout
-    # U = V = 0 against the test split's U, V (BT.470 on the [-1, 1] RGB, written out here)
+    # U = V = 0 against the test split's U, V (BT.470 as kornia rounds it, on the [-1, 1] RGB, written out)
     config = OmegaConf.load(jobs[0] / ".hydra" / "config.yaml")
     data = ImageDataModule(**OmegaConf.to_container(config.dataset))
     data.setup()
     rgb = data.test_set.double().div(127.5).sub(1)  # (N, H, W, 3)
-    u = rgb @ torch.tensor([-0.14714119, -0.28886916, 0.43601035], dtype=torch.float64)
-    v = rgb @ torch.tensor([0.61497538, -0.51496512, -0.10001026], dtype=torch.float64)
+    u = rgb @ torch.tensor([-0.147, -0.289, 0.436], dtype=torch.float64)
+    v = rgb @ torch.tensor([0.615, -0.515, -0.100], dtype=torch.float64)
     no_colour = ((u.square().mean() + v.square().mean()) / 2).item()
     y2uv_row = next(line for line in table.splitlines() if line.startswith("| classic | y2uv |"))
     assert float(y2uv_row.split("|")[10]) == pytest.approx(no_colour, abs=6e-6)  # printed with 5 decimals
