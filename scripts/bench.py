@@ -211,6 +211,39 @@ def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, ste
     return metrics["train_seconds"], metrics["test_mse"], metrics["train_images_per_s"]
 
 
+def train_flops_per_image(arch: str) -> float:
+    """FLOPs of one training step's forward + backward per image (torch's flop counter, fp32)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = CAE(*ARCHS[arch], 3, 3)
+    x = torch.zeros(BATCH, 3, 32, 32)
+    with FlopCounterMode(display=False) as counter:
+        F.mse_loss(model(x), x).backward()
+    return counter.get_total_flops() / BATCH
+
+
+# dense bf16 tensor-core peaks (vendor datasheets, TFLOP/s): the achieved rate is put against these
+BF16_PEAK_TFLOPS = {"H100 80GB HBM3": 989.0, "H100 PCIe": 756.0, "H200": 989.0, "A100": 312.0}
+
+
+def peak_tflops(device: str) -> float | None:
+    if device != "cuda":
+        return None
+    name = torch.cuda.get_device_name()
+    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), None)
+
+
+def device_line(device: str) -> str:
+    if device != "cuda":
+        return f"CPU, {torch.get_num_threads()} threads"
+    try:
+        driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except OSError:
+        driver = "?"
+    return f"{torch.cuda.get_device_name()}, driver {driver}, CUDA {torch.version.cuda}"
+
+
 def sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
@@ -246,7 +279,7 @@ def main() -> None:
         data = ImageDataModule("images", root=str(tmp / "images"))
         data.setup()
         n_train = len(data.train_set)
-        name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+        name = device_line(args.device)
         setup = f"{n_train} training images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats"
         print(f"device: {name}; torch {torch.__version__}; {setup}")
         variants = ["plain", "nhwc", *(f"autoenc{k}" for k in args.steps_per_call), "hand", "bare"]
@@ -293,9 +326,10 @@ def report(runs: dict, archs: list[str], steps_per_call: list[int], device: str)
           "against (d); ratios: medians of the per-repeat ratios")  # fmt: skip
     print(
         "| arch | precision | (a) plain | (a') nhwc | (b) fit | (b) train | (c) hand | (d) bare | (b) fit / "
-        "max(a, a') | (b) train / (d) | test MSE (a) | (a') | (b) |"
+        "max(a, a') | (b) train / (d) | (b) train TFLOP/s | test MSE (a) | (a') | (b) |"
     )
-    print("|---|---|" + "--:|" * 11)
+    print("|---|---|" + "--:|" * 12)
+    peak = peak_tflops(device)
     for arch in archs:
         for k in steps_per_call:
             b = f"autoenc{k}"
@@ -304,8 +338,10 @@ def report(runs: dict, archs: list[str], steps_per_call: list[int], device: str)
             a, a2, fit, train_only, c, d = (med(arch, "plain"), med(arch, "nhwc"), med(arch, b), med(arch, b, 2),
                                             med(arch, "hand"), med(arch, "bare"))  # fmt: skip
             vs_plain, vs_bare = ratio(arch, (b, 0), ["plain", "nhwc"]), ratio(arch, (b, 2), ["bare"])
+            tflops = train_only * train_flops_per_image(arch) / 1e12
+            of_peak = f" ({100 * tflops / peak:.2f}% of {peak:.0f})" if peak else ""
             print(f"| {arch} | {precision} | {a:.0f} | {a2:.0f} | {fit:.0f} | {train_only:.0f} | {c:.0f} | {d:.0f} | "
-                  f"{vs_plain:.2f}x | {100 * vs_bare:.0f}% | {med(arch, 'plain', 1):.5f} | "
+                  f"{vs_plain:.2f}x | {100 * vs_bare:.0f}% | {tflops:.3f}{of_peak} | {med(arch, 'plain', 1):.5f} | "
                   f"{med(arch, 'nhwc', 1):.5f} | {med(arch, b, 1):.5f} |")  # fmt: skip
 
 

@@ -67,3 +67,24 @@ def test_bf16_and_channels_last_train_as_well_as_fp32(make_cfg, tmp_path):
     fast = train(make_cfg(*args, "trainer.precision=bf16-mixed", f"output_dir={tmp_path / 'fast'}"))
     assert fast["precision"] == "bf16-mixed" and fp32["precision"] == "32-true"
     assert fast["test_mse"] == pytest.approx(fp32["test_mse"], rel=0.10)
+
+
+def test_bench_counts_the_training_flops_of_each_conv():
+    """bench.py's TFLOP/s: forward 2*Cin*Cout*k*k*H*W per conv, backward twice that, except the
+    first conv's input gradient, which nothing needs."""
+    import importlib.util
+    from pathlib import Path
+
+    from autoenc.model import CAE
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+    spec = importlib.util.spec_from_file_location("bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for arch in ("classic", "32-48-64_double"):
+        model, flops = CAE(*bench.ARCHS[arch], 3, 3), []
+        for conv in (m for m in model.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.register_forward_hook(lambda c, _, out, flops=flops: flops.append(
+                2 * c.in_channels * c.out_channels * c.kernel_size[0] ** 2 * out.shape[2] * out.shape[3]))  # fmt: skip
+        model(torch.zeros(1, 3, 32, 32))
+        assert bench.train_flops_per_image(arch) == 3 * sum(flops) - flops[0]
