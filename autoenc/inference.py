@@ -97,7 +97,7 @@ def read_picture(path: Path) -> np.ndarray:
 
 
 def picture_files(root: Path) -> list[Path]:
-    from autoenc.data import PICTURE_SUFFIXES
+    from autoenc.sources import PICTURE_SUFFIXES
 
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
 

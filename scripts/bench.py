@@ -45,9 +45,10 @@ from torch.utils.data import DataLoader, TensorDataset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autoenc.data import ImageDataModule, photo_tiles  # noqa: E402
+from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.model import CAE  # noqa: E402
 from autoenc.module import to_unit_rgb  # noqa: E402
+from autoenc.sources import photo_tiles  # noqa: E402
 from autoenc.speed import resolve_precision  # noqa: E402
 
 ARCHS = {"classic": ([8, 12, 16], 3, "single"), "4-6-8": ([4, 6, 8], 3, "single"),

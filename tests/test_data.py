@@ -10,7 +10,8 @@ from PIL import Image
 from torchvision.datasets import CIFAR10
 
 from autoenc import UserError
-from autoenc.data import Batches, ImageDataModule, folder_tiles, load_cifar10, photo_tiles, split_indices, tiles
+from autoenc.data import Batches, ImageDataModule, split_indices
+from autoenc.sources import folder_tiles, load_cifar10, photo_tiles, tiles
 
 
 def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray:
@@ -137,7 +138,7 @@ def test_the_tile_cache_is_built_once_then_reused(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = folder_tiles(tmp_path / "pics", cache_dir=cache)
     assert len(list(cache.glob("images-*.npy"))) == 1 and len(list(cache.glob("images-*.json"))) == 1
-    monkeypatch.setattr("autoenc.data.decode", lambda *a: pytest.fail("decoded again despite the cache"))
+    monkeypatch.setattr("autoenc.sources.decode", lambda *a: pytest.fail("decoded again despite the cache"))
     np.testing.assert_array_equal(folder_tiles(tmp_path / "pics", cache_dir=cache), first)
     assert not list(cache.glob("*.tmp"))
 
