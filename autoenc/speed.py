@@ -21,7 +21,8 @@ def cpu_supports_bf16() -> bool:
 
 
 # Measured on photos, 15 epochs, seeds 0-2 (README, "bf16 on the CPU"): bf16 autocast left the
-# test MSE within the seed spread (< 1.1%) for single blocks, but 4.4% (2 std) worse for double.
+# test MSE within the seed spread (< 1.1%) for single blocks, but 4.4% (2 std) worse for double;
+# re-checked without AMX (scripts/bf16_probe.py, docs/benchmarks.md): 0-4% worse, wider spread.
 CPU_BF16_BLOCKS = {"single"}
 
 
