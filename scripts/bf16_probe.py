@@ -23,11 +23,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import ARCHS  # noqa: E402  (scripts/bench.py: the arch table, one place)
+
 from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.model import CAE  # noqa: E402
 from autoenc.module import to_unit_rgb  # noqa: E402
 
-ARCHS = {"32-48-64_double": ([32, 48, 64], 3, "double"), "32-48-64_single": ([32, 48, 64], 3, "single")}
 VARIANTS = ["fp32", "bf16", "bf16_lastfp32", "bf16_enc", "bf16_dec"]
 BATCH = 64
 
