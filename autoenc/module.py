@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanSquaredError
 
 from autoenc import UserError
+from autoenc.cuda_graph import GraphedStep, make_capturable
 from autoenc.dashboard import Throughput
 from autoenc.metrics import RGBScores, WeightedMean
 from autoenc.model import CAE
@@ -83,6 +84,8 @@ class AutoEncoder(L.LightningModule):
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
         self._grid: tuple[torch.Tensor, ...] | None = None
         self.channels_last = True  # memory layout of the batches (autoenc.speed.apply sets it)
+        self.cuda_graph = False  # capture the training step (speed.cuda_graph; autoenc.speed.apply sets it)
+        self._graphed: GraphedStep | None = None
         self.example_input_array = torch.zeros(1, self.task.in_channels, 32, 32)  # summaries and graph
         self.automatic_optimization = False  # training_step steps itself, over one batch or a block of them
         self.throughput = Throughput()
@@ -107,6 +110,18 @@ class AutoEncoder(L.LightningModule):
     def on_train_start(self) -> None:
         if t0 := os.environ.get("AUTOENC_T0"):  # set by scripts/bench.py to time start-up
             print(f"autoenc: first training step {time.time() - float(t0):.2f} s after launch", flush=True)
+        self._graphed = None
+        if self.cuda_graph:  # here: after a checkpoint's optimizer state was loaded
+            optimizer = self.optimizers()
+            make_capturable(optimizer.optimizer)
+            # a replay skips the Lightning optimizer's Python: count the step as its .step() does
+            count = lambda: (optimizer._on_before_step(), optimizer._on_after_step())  # noqa: E731
+            self._graphed = GraphedStep(lambda batch: self._step(batch, optimizer), count)
+
+    @property
+    def step_captured(self) -> bool:
+        """Whether training replayed a CUDA graph of its step (speed.cuda_graph)."""
+        return self._graphed is not None and self._graphed.graph is not None
 
     def on_train_epoch_start(self) -> None:
         self.throughput.begin()
@@ -114,16 +129,13 @@ class AutoEncoder(L.LightningModule):
     def training_step(self, batch: torch.Tensor | tuple[torch.Tensor, ...], batch_idx: int) -> None:
         """One optimizer step per batch; a tuple of batches (speed.steps_per_call) takes them in
         turn in one call, so Lightning's fixed per-call cost is paid once per block: the same
-        batches in the same order give the same updates."""
+        batches in the same order give the same updates. With speed.cuda_graph each step is a
+        replay of the captured step (autoenc/cuda_graph.py)."""
         optimizer = self.optimizers()
+        step = self._graphed or (lambda one: self._step(one, optimizer))
         total, count = 0.0, 0
         for one in batch if isinstance(batch, (tuple, list)) else (batch,):
-            _, _, y, pred = self._run(one)
-            loss = F.mse_loss(pred, y)
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            optimizer.step()
-            loss = loss.detach()
+            loss = step(one)
             total, count = total + loss * len(one), count + len(one)  # stays on the device: no sync
             if loss.device.type == "cpu" and not torch.isfinite(loss):  # cheap on the CPU: every step
                 self._diverged(f"the loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}")
@@ -132,6 +144,16 @@ class AutoEncoder(L.LightningModule):
         self.train_mse.update(total / count, count)
         if total.device.type != "cpu" and batch_idx % 100 == 0 and not torch.isfinite(total):  # a GPU: seldom
             self._diverged(f"the loss is {total.item()} at epoch {self.current_epoch}, step {self.global_step}")
+
+    def _step(self, batch: torch.Tensor, optimizer) -> torch.Tensor:
+        """One batch: forward, MSE, backward, optimizer step -> the detached loss. No host sync:
+        a CUDA graph can record it."""
+        _, _, y, pred = self._run(batch)
+        loss = F.mse_loss(pred, y)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
 
     def _diverged(self, what: str) -> None:
         lr = (self.hparams.optimizer or {}).get("lr")

@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from autoenc import UserError, dashboard
+from autoenc import UserError, cuda_graph, dashboard
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
@@ -46,6 +46,9 @@ def check_config(cfg: DictConfig) -> None:
     epochs = cfg.trainer.get("max_epochs")
     if not isinstance(epochs, int) or epochs < 1:
         raise UserError(f"trainer.max_epochs={epochs}: must be a positive integer")
+    accelerator = cfg.trainer.get("accelerator", "auto")
+    precision = resolve_precision(cfg.trainer.get("precision", "auto"), accelerator, cfg.arch.block)
+    cuda_graph.wanted((cfg.get("speed") or {}).get("cuda_graph", False), accelerator, precision)
 
 
 def train(cfg: DictConfig) -> dict:
@@ -103,6 +106,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         callbacks.append(TQDMProgressBar(refresh_rate=calls))
     trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
                         plugins=[AtomicCheckpointIO()])  # fmt: skip
+    model.cuda_graph = graph_the_step(speed.get("cuda_graph", False), trainer)
     hparams = dashboard.run_hparams(cfg.arch.name, net, cfg.dataset.name, optimizer_name(cfg), cfg.optimizer.lr,
                                     cfg.dataset.batch_size, cfg.trainer.max_epochs, cfg.seed,
                                     trainer.precision)  # fmt: skip
@@ -136,6 +140,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "resumed_from": resume,
         "device": str(trainer.strategy.root_device),
         "precision": str(trainer.precision),
+        "cuda_graph": model.step_captured,
         "best_checkpoint": os.path.relpath(checkpoint.best_model_path, out),
         "history": history,
     }
@@ -147,6 +152,17 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
     )
     return metrics
+
+
+def graph_the_step(setting, trainer: L.Trainer) -> bool:
+    """speed.cuda_graph for this trainer: a CUDA device with bf16 or fp32, and one process."""
+    accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else "cpu"
+    wanted = cuda_graph.wanted(setting, accelerator, str(trainer.precision))
+    if wanted and trainer.world_size > 1:
+        if str(setting).lower() == "true":
+            raise UserError(f"speed.cuda_graph=true: it runs on one device, not {trainer.world_size} (DDP)")
+        return False
+    return wanted
 
 
 def make_model(cfg: DictConfig) -> AutoEncoder:

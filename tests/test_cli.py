@@ -43,8 +43,10 @@ def test_unknown_option_lists_the_valid_ones(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "override,words", [("arch.kernel_size=2", "arch.kernel_size=2"), ("dataset.batch_size=0", "dataset.batch_size=0")]
-)
+    "override,words",
+    [("arch.kernel_size=2", "arch.kernel_size=2"), ("dataset.batch_size=0", "dataset.batch_size=0"),
+     ("speed.cuda_graph=sometimes", "false, true, auto")],
+)  # fmt: skip
 def test_bad_numbers_give_one_line_and_no_result(tmp_path, override, words):
     r = run("dataset=photos", override, f"hydra.run.dir={tmp_path}")
     assert r.returncode == 1

@@ -93,3 +93,29 @@ def test_ddp_on_one_gpu_writes_one_result(tmp_path):
                        capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(list(tmp_path.rglob("metrics.json"))) == 1
+
+
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_a_cuda_graph_step_trains_as_the_eager_step(tmp_path, precision):
+    """speed.cuda_graph replays the captured step: the same number of updates, the same training
+    (within the noise of cuDNN's atomics), one capture for the full batches, eager for the short last one."""
+    args = ("dataset=photos", "trainer.max_epochs=2", f"trainer.precision={precision}", "speed.steps_per_call=4",
+            *ON_GPU)  # fmt: skip
+    eager = train(compose_config("config", tmp_path / "eager", *args))
+    graph = train(compose_config("config", tmp_path / "graph", *args, "speed.cuda_graph=true"))
+    assert graph["cuda_graph"] and not eager["cuda_graph"]
+    tol = dict(rel=1e-3) if precision == "32-true" else dict(rel=0.03)
+    assert graph["history"]["train_mse"] == pytest.approx(eager["history"]["train_mse"], **tol)
+    assert graph["test_mse"] == pytest.approx(eager["test_mse"], **tol)
+    steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+             for d in ("eager", "graph")]  # fmt: skip
+    assert steps[0] == steps[1] == 2 * 98  # 6,264 images / 64 = 97 full batches and a short one, per epoch
+
+
+def test_a_cpu_checkpoint_trains_on_with_a_cuda_graph(y2uv_run, tmp_path):
+    """The optimizer state of a run without graphs (step counters on the CPU) is made capturable."""
+    resumed = train(compose_config("config", tmp_path, "dataset=photos", "task=y2uv", "trainer=debug",
+                                   "trainer.max_epochs=2", f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
+                                   "speed.cuda_graph=true", *ON_GPU))  # fmt: skip
+    assert resumed["cuda_graph"] and resumed["epochs"] == 2
+    assert resumed["history"]["val_mse"][-1] < resumed["history"]["val_mse"][0]

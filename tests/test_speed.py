@@ -4,6 +4,8 @@ import pytest
 import torch
 from conftest import QUIET
 
+from autoenc import UserError
+from autoenc.cuda_graph import wanted
 from autoenc.data import Batches, ImageDataModule
 from autoenc.speed import cpu_supports_bf16, resolve_precision
 from autoenc.train import train
@@ -88,3 +90,12 @@ def test_bench_counts_the_training_flops_of_each_conv():
                 2 * c.in_channels * c.out_channels * c.kernel_size[0] ** 2 * out.shape[2] * out.shape[3]))  # fmt: skip
         model(torch.zeros(1, 3, 32, 32))
         assert bench.train_flops_per_image(arch) == 3 * sum(flops) - flops[0]
+
+
+def test_cuda_graph_is_off_or_refused_without_a_cuda_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not wanted("false", "cpu", "32-true") and not wanted("auto", "auto", "32-true")
+    with pytest.raises(UserError, match="needs a CUDA GPU"):
+        wanted("true", "auto", "32-true")
+    with pytest.raises(UserError, match="false, true, auto"):
+        wanted("yes", "cpu", "32-true")

@@ -1,0 +1,96 @@
+"""speed.cuda_graph: the training step of one batch (uint8 batch -> [-1, 1] -> task split ->
+forward -> MSE -> backward -> optimizer step) recorded once as a CUDA graph and replayed for
+every later batch of the same shape: one launch per step instead of ~100 kernels issued from
+Python. These nets are so small that a GPU otherwise waits on Python and kernel launches.
+
+torch's "whole network capture" recipe: a few eager steps on a side stream first (cuDNN and
+cuBLAS set-up, the optimizer's state), then capture; the optimizer must be `capturable`
+(its step counter on the GPU). Every batch gets exactly one update, as without the graph: the
+warm-up steps are real steps, and the captured batch is stepped by replaying the graph once.
+"""
+
+import inspect
+from collections.abc import Callable
+
+import torch
+
+from autoenc import UserError
+
+WARMUP_STEPS = 3
+MODES = ("false", "true", "auto")
+
+
+def wanted(setting, accelerator: str, precision: str) -> bool:
+    """speed.cuda_graph (false / true / auto) -> whether this run captures its step. auto: on a
+    CUDA device with bf16 or fp32 (one device: the module checks that once training starts);
+    true where that is impossible is an error, before anything is trained."""
+    mode = str(setting).lower()
+    if mode not in MODES:
+        raise UserError(f"speed.cuda_graph={setting!r}: must be one of {', '.join(MODES)}")
+    if mode == "false":
+        return False
+    why_not = None
+    if accelerator not in ("gpu", "cuda", "auto") or not torch.cuda.is_available():
+        why_not = "it needs a CUDA GPU (trainer.accelerator=gpu)"
+    elif str(precision).startswith("16"):
+        why_not = "fp16 training checks its gradient scale on the host every step; use trainer.precision=bf16-mixed"
+    if why_not and mode == "true":
+        raise UserError(f"speed.cuda_graph=true: {why_not}")
+    return why_not is None
+
+
+def make_capturable(optimizer: torch.optim.Optimizer) -> None:
+    """The optimizer's step counters on the GPU, so its step can be captured (Adam, AdamW, ...;
+    optimizers without the setting, e.g. SGD, capture as they are). Also after a checkpoint of
+    a run without graphs was loaded: its counters come back on the CPU."""
+    if "capturable" not in inspect.signature(type(optimizer).__init__).parameters:
+        return
+    for group in optimizer.param_groups:
+        group["capturable"] = True
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if torch.is_tensor(state.get("step")):
+                state["step"] = state["step"].to(p.device, torch.float32)
+
+
+class GraphedStep:
+    """Calls step(batch) -> loss: eagerly for the first WARMUP_STEPS batches, then captures it
+    for the shape of the next batch and replays the graph for every batch of that shape; a batch
+    of another shape (a short last batch) runs eagerly. After each replay count_step() is
+    called: the bookkeeping (Lightning's step counter) the eager step does in Python."""
+
+    def __init__(self, step: Callable[[torch.Tensor], torch.Tensor], count_step: Callable[[], None]):
+        self.step, self.count_step = step, count_step
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.static_batch = self.static_loss = None
+        self.eager_steps = 0
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.graph is not None and batch.shape == self.static_batch.shape:
+            self.static_batch.copy_(batch)
+            self.graph.replay()
+            self.count_step()
+            return self.static_loss.clone()  # the next replay overwrites the static one
+        if self.graph is None and self.eager_steps >= WARMUP_STEPS:
+            return self._capture(batch)
+        return self._eager(batch)
+
+    def _eager(self, batch: torch.Tensor) -> torch.Tensor:
+        self.eager_steps += 1
+        if self.graph is not None:  # after capture: an odd-shaped batch on the usual stream
+            return self.step(batch)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            loss = self.step(batch)
+        torch.cuda.current_stream().wait_stream(side)
+        return loss
+
+    def _capture(self, batch: torch.Tensor) -> torch.Tensor:
+        self.static_batch = batch.clone()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # records, runs nothing; the step's Python bookkeeping runs once here
+            self.static_loss = self.step(self.static_batch)
+        self.graph = graph
+        graph.replay()  # this batch's update
+        return self.static_loss.clone()
