@@ -14,7 +14,9 @@ study's 80/10/10 split, so 48,000 training images. Reconstruction, batch 64, Ada
   (b) autoenc: autoenc.train.train(cfg), i.e. `python train.py dataset=images ...` minus
                start-up: device-resident uint8 data, channels_last, precision=auto, progress
                bar on, checkpoints, TensorBoard and image grids as always; once per
-               --steps-per-call value (optimizer steps per Lightning training_step).
+               --steps-per-call value (optimizer steps per Lightning training_step), and
+               with --cuda-graph true/both also with speed.cuda_graph (the step replayed as
+               one CUDA graph).
   (c) hand:    a hand-written loop with (b)'s settings and no Lightning: (b)/(c) is
                Lightning's overhead.
   (d) bare:    the bare training step in (b)'s precision and layout, on one fixed batch:
@@ -194,7 +196,8 @@ def hand(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[fl
     return time.perf_counter() - start, mse(test_u8)
 
 
-def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, steps_per_call: int = 1):
+def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, steps_per_call: int = 1,
+                 cuda_graph: bool = False):  # fmt: skip
     """(b): train.py's own path, in this process (start-up is measured separately).
     Returns (fit seconds, test MSE, training images/s without validation)."""
     from hydra import compose, initialize_config_dir
@@ -204,7 +207,7 @@ def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, ste
     overrides = [f"output_dir={out}", f"arch={arch}", "dataset=images", f"dataset.root={root}",
                  f"trainer.max_epochs={epochs}", "trainer.precision=auto", "trainer.enable_model_summary=false",
                  f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}",
-                 f"speed.steps_per_call={steps_per_call}"]  # fmt: skip
+                 f"speed.steps_per_call={steps_per_call}", f"speed.cuda_graph={str(cuda_graph).lower()}"]  # fmt: skip
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -270,6 +273,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps-per-call", type=int, nargs="+", default=[1, 16], help="(b) once per value")
+    parser.add_argument(
+        "--cuda-graph",
+        choices=["false", "true", "both"],
+        default="false",
+        help="(b) with speed.cuda_graph off, on, or both (CUDA only)",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["plain", "nhwc", "hand", "bare", "startup"])
     args = parser.parse_args()
 
@@ -283,7 +292,9 @@ def main() -> None:
         name = device_line(args.device)
         setup = f"{n_train} training images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats"
         print(f"device: {name}; torch {torch.__version__}; {setup}")
-        variants = ["plain", "nhwc", *(f"autoenc{k}" for k in args.steps_per_call), "hand", "bare"]
+        graphs = {"false": [""], "true": ["+graph"], "both": ["", "+graph"]}[args.cuda_graph]
+        autoenc = [f"autoenc{k}{g}" for k in args.steps_per_call for g in graphs]
+        variants = ["plain", "nhwc", *autoenc, "hand", "bare"]
         runs: dict[tuple[str, str], list[tuple[float, ...]]] = {}
         for r in range(args.repeats):
             for arch in args.archs:
@@ -292,8 +303,9 @@ def main() -> None:
                         result = (bare(arch, data, args.device), float("nan"))
                     elif variant.startswith("autoenc"):
                         out = tmp / f"run_{arch}_{variant}_{r}"
+                        k, graph = int(variant[len("autoenc") :].removesuffix("+graph")), variant.endswith("+graph")
                         seconds, test_mse, train_only = autoenc_path(arch, tmp / "images", args.epochs, args.device,
-                                                                     out, int(variant[len("autoenc"):]))  # fmt: skip
+                                                                     out, k, graph)  # fmt: skip
                         result = (args.epochs * n_train / seconds, test_mse, train_only)
                     else:
                         seconds, test_mse = {"plain": plain, "nhwc": nhwc, "hand": hand}[variant](
@@ -303,13 +315,13 @@ def main() -> None:
                     extra = f"  training only {result[2]:9.0f} img/s" if len(result) > 2 else ""
                     print(f"  repeat {r} {arch:16s} {variant:9s} {result[0]:9.0f} img/s  "
                           f"test MSE {result[1]:.5f}{extra}", flush=True)  # fmt: skip
-        report(runs, args.archs, args.steps_per_call, args.device)
+        report(runs, args.archs, autoenc, args.device)
         if "startup" not in args.skip:
             seconds = startup_seconds(tmp, 3)
             print(f"\nstart-up, `python train.py` to first training step: {seconds:.2f} s (median of 3)")
 
 
-def report(runs: dict, archs: list[str], steps_per_call: list[int], device: str) -> None:
+def report(runs: dict, archs: list[str], autoenc: list[str], device: str) -> None:
     def med(arch: str, variant: str, i: int = 0) -> float:
         values = [x[i] for x in runs.get((arch, variant), [])]
         return statistics.median(values) if values else float("nan")
@@ -332,10 +344,11 @@ def report(runs: dict, archs: list[str], steps_per_call: list[int], device: str)
     print("|---|---|" + "--:|" * 12)
     peak = peak_tflops(device)
     for arch in archs:
-        for k in steps_per_call:
-            b = f"autoenc{k}"
+        for b in autoenc:  # (b)'s variants: autoenc<steps per call>[+graph]
             dtype = autocast_dtype(arch, device)
-            precision = f"{'bf16' if dtype == torch.bfloat16 else 'fp16' if dtype else 'fp32'}, steps_per_call={k}"
+            k, graph = b[len("autoenc") :].removesuffix("+graph"), ", CUDA graph" if b.endswith("+graph") else ""
+            kind = "bf16" if dtype == torch.bfloat16 else "fp16" if dtype else "fp32"
+            precision = f"{kind}, steps_per_call={k}{graph}"
             a, a2, fit, train_only, c, d = (med(arch, "plain"), med(arch, "nhwc"), med(arch, b), med(arch, b, 2),
                                             med(arch, "hand"), med(arch, "bare"))  # fmt: skip
             vs_plain, vs_bare = ratio(arch, (b, 0), ["plain", "nhwc"]), ratio(arch, (b, 2), ["bare"])
