@@ -39,15 +39,16 @@ def wanted(setting, accelerator: str, precision: str) -> bool:
     return why_not is None
 
 
-def make_capturable(optimizer: torch.optim.Optimizer) -> None:
-    """The optimizer's step counters on the GPU, so its step can be captured (Adam, AdamW, ...;
-    optimizers without the setting, e.g. SGD, capture as they are). Also after a checkpoint of
-    a run without graphs was loaded: its counters come back on the CPU."""
+def set_capturable(optimizer: torch.optim.Optimizer, on: bool) -> None:
+    """on: the optimizer's step counters on the GPU, so its step can be captured (Adam, AdamW,
+    ...; optimizers without the setting, e.g. SGD, capture as they are), also when a checkpoint
+    of a run without graphs brought them back on the CPU. off: a checkpoint of a graphed run
+    trains on without graphs (torch refuses capturable steps on the CPU)."""
     if "capturable" not in inspect.signature(type(optimizer).__init__).parameters:
         return
     for group in optimizer.param_groups:
-        group["capturable"] = True
-        for p in group["params"]:
+        group["capturable"] = on
+        for p in group["params"] if on else ():
             state = optimizer.state.get(p, {})
             if torch.is_tensor(state.get("step")):
                 state["step"] = state["step"].to(p.device, torch.float32)

@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanSquaredError
 
 from autoenc import UserError
-from autoenc.cuda_graph import GraphedStep, make_capturable
+from autoenc.cuda_graph import GraphedStep, set_capturable
 from autoenc.dashboard import Throughput
 from autoenc.metrics import RGBScores, WeightedMean
 from autoenc.model import CAE
@@ -111,9 +111,9 @@ class AutoEncoder(L.LightningModule):
         if t0 := os.environ.get("AUTOENC_T0"):  # set by scripts/bench.py to time start-up
             print(f"autoenc: first training step {time.time() - float(t0):.2f} s after launch", flush=True)
         self._graphed = None
-        if self.cuda_graph:  # here: after a checkpoint's optimizer state was loaded
-            optimizer = self.optimizers()
-            make_capturable(optimizer.optimizer)
+        optimizer = self.optimizers()  # its state is a checkpoint's by now, if the run resumes
+        set_capturable(optimizer.optimizer, self.cuda_graph)
+        if self.cuda_graph:
             # a replay skips the Lightning optimizer's Python: count the step as its .step() does
             count = lambda: (optimizer._on_before_step(), optimizer._on_after_step())  # noqa: E731
             self._graphed = GraphedStep(lambda batch: self._step(batch, optimizer), count)

@@ -99,3 +99,17 @@ def test_cuda_graph_is_off_or_refused_without_a_cuda_gpu(monkeypatch):
         wanted("true", "auto", "32-true")
     with pytest.raises(UserError, match="false, true, auto"):
         wanted("yes", "cpu", "32-true")
+
+
+def test_a_checkpoint_of_a_graphed_run_trains_on_without_graphs(y2uv_run, make_cfg, tmp_path):
+    """A run with speed.cuda_graph saves a capturable optimizer; torch refuses capturable steps on
+    the CPU, so a run without graphs resumes it with the setting off."""
+    ckpt = torch.load(y2uv_run / "checkpoints" / "last.ckpt", weights_only=True)
+    for group in ckpt["optimizer_states"][0]["param_groups"]:
+        group["capturable"] = True  # as speed.cuda_graph leaves it
+    torch.save(ckpt, tmp_path / "graphed.ckpt")
+    resumed = train(make_cfg("dataset=photos", "task=y2uv", "trainer=debug", "trainer.max_epochs=2",
+                             f"ckpt_path={tmp_path / 'graphed.ckpt'}", f"output_dir={tmp_path / 'run'}",
+                             *QUIET))  # fmt: skip
+    assert resumed["epochs"] == 2 and not resumed["cuda_graph"]
+    assert resumed["history"]["train_mse"][-1] < resumed["history"]["train_mse"][0]
