@@ -65,6 +65,7 @@ class GraphedStep:
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static_batch = self.static_loss = None
         self.eager_steps = 0
+        self.side = torch.cuda.Stream()  # warm-up and capture on one stream: library handles set up before capture
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         if self.graph is not None and batch.shape == self.static_batch.shape:
@@ -80,17 +81,17 @@ class GraphedStep:
         self.eager_steps += 1
         if self.graph is not None:  # after capture: an odd-shaped batch on the usual stream
             return self.step(batch)
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
+        self.side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.side):
             loss = self.step(batch)
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream().wait_stream(self.side)
         return loss
 
     def _capture(self, batch: torch.Tensor) -> torch.Tensor:
         self.static_batch = batch.clone()
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):  # records, runs nothing; the step's Python bookkeeping runs once here
+        # records, runs nothing; the step's Python bookkeeping (Lightning's step count) runs once, here
+        with torch.cuda.graph(graph, stream=self.side):
             self.static_loss = self.step(self.static_batch)
         self.graph = graph
         graph.replay()  # this batch's update
