@@ -86,6 +86,7 @@ class AutoEncoder(L.LightningModule):
         self.channels_last = True  # memory layout of the batches (autoenc.speed.apply sets it)
         self.cuda_graph = False  # capture the training step (speed.cuda_graph; autoenc.speed.apply sets it)
         self._graphed: GraphedStep | None = None
+        self.first_step_at: float | None = None  # wall clock, when training starts (metrics.json timing)
         self.example_input_array = torch.zeros(1, self.task.in_channels, 32, 32)  # summaries and graph
         self.automatic_optimization = False  # training_step steps itself, over one batch or a block of them
         self.throughput = Throughput()
@@ -108,6 +109,7 @@ class AutoEncoder(L.LightningModule):
         return rgb, x, y, self(x)
 
     def on_train_start(self) -> None:
+        self.first_step_at = time.time()
         if t0 := os.environ.get("AUTOENC_T0"):  # set by scripts/bench.py to time start-up
             print(f"autoenc: first training step {time.time() - float(t0):.2f} s after launch", flush=True)
         self._graphed = None

@@ -1,4 +1,4 @@
-"""Read a sweep's runs and write the comparison table (markdown, csv) and plots into it."""
+"""Read a sweep's runs and write the comparison table (markdown, csv) and plots (autoenc/plots.py) into it."""
 
 import csv
 import json
@@ -61,13 +61,13 @@ def study_mse(arch: str, task: str, epochs: int, lr: float) -> float | None:
     return STUDY_MSE.get((arch, task)) if math.isclose(lr, 1e-3) else STUDY_LR_MSE.get((arch, task, lr))
 
 
-def _rank(name: str, order: list[str]) -> tuple[int, str]:
+def rank(name: str, order: list[str]) -> tuple[int, str]:
     """Study order first, anything else after it by name."""
     return (order.index(name) if name in order else len(order), name)
 
 
-def _order(row: dict) -> tuple:
-    return (*_rank(row["arch"], ARCH_ORDER), *_rank(row["task"], TASK_ORDER), row["epochs"], -row["lr"])
+def row_order(row: dict) -> tuple:
+    return (*rank(row["arch"], ARCH_ORDER), *rank(row["task"], TASK_ORDER), row["epochs"], -row["lr"])
 
 
 def aggregate(results: list[dict]) -> list[dict]:
@@ -85,7 +85,7 @@ def aggregate(results: list[dict]) -> list[dict]:
             row[key] = statistics.fmean(values) if values else float("nan")
             row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         rows.append(row)
-    return sorted(rows, key=_order)
+    return sorted(rows, key=row_order)
 
 
 def _pm(row: dict, key: str, fmt: str) -> str:
@@ -94,7 +94,7 @@ def _pm(row: dict, key: str, fmt: str) -> str:
     return f"{row[key]:{fmt}}" + (f" ± {row[key + '_std']:{fmt}}" if row["seeds"] > 1 else "")
 
 
-def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict]) -> str:
+def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], results: list[dict]) -> str:
     lines = [
         "Test split, best checkpoint (lowest val MSE) of each run; mean ± sample std over seeds.",
         "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
@@ -124,10 +124,29 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict]) 
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {r['train_seconds']:.1f} |"
         )
+    if timing := sweep_timing(results):
+        lines += ["", timing]
     if failures:
         lines += ["", f"**{len(failures)} job(s) failed** and are not in the table:", ""]
         lines += [f"- `{f['job']}` ({f['arch']}, {f['task']}, seed {f['seed']}): {f['why']}" for f in failures]
     return "\n".join(lines) + "\n"
+
+
+def sweep_timing(results: list[dict]) -> str | None:
+    """Where the sweep's time went, from each run's metrics.json timing: wall time from the launch
+    of the first process to the end of the last run, the first training step, and the sums of
+    data loading, training and testing. None when some run has no timing (written before it
+    existed) or was resumed (its earlier part is not counted)."""
+    timings = [r.get("timing") for r in results]
+    if not timings or any(t is None or r.get("resumed_from") for t, r in zip(timings, results, strict=True)):
+        return None
+    launch = min(t["process_start"] or t["start"] for t in timings)
+    first_step = min(t["first_step"] for t in timings if t["first_step"])
+    total = {key: sum(t[key] for t in timings) for key in ("load_s", "fit_s", "test_s")}
+    return (f"**Time:** {len(timings)} runs in {max(t['end'] for t in timings) - launch:.1f} s of wall time, "
+            f"from the launch of the first process to the end of the last run; its first training step "
+            f"{first_step - launch:.1f} s after launch. Summed over runs (parallel jobs overlap): data loading "
+            f"{total['load_s']:.1f} s, training {total['fit_s']:.1f} s, testing {total['test_s']:.1f} s.")  # fmt: skip
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -173,95 +192,6 @@ def load_test_split(job: Path, n: int | None = None) -> "torch.Tensor":
     return _TEST_SPLITS[key][:n]
 
 
-def plot_curves(results: list[dict], path: Path) -> None:
-    """Val MSE per epoch for every cell (mean over seeds, band from min to max), one panel per task."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tasks = sorted({r["task"] for r in results}, key=lambda t: _rank(t, TASK_ORDER))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
-        cells: dict[tuple, list[list[float]]] = {}  # one line per arch (x lr x epochs where those vary)
-        for r in results:
-            if r["task"] == task:
-                cells.setdefault(_order(r), []).append(r["history"]["val_mse"])
-        for key, curves in sorted(cells.items()):
-            arch, lr, epochs = key[1], -key[5], key[4]
-            label = arch + (f" lr {lr:g}" if len({x["lr"] for x in results}) > 1 else "")
-            label += f" {epochs} ep" if len({x["epochs"] for x in results}) > 1 else ""
-            n = min(len(c) for c in curves)
-            per_epoch = list(zip(*(c[:n] for c in curves), strict=True))
-            epochs = range(1, n + 1)
-            line = ax.plot(epochs, [statistics.fmean(v) for v in per_epoch], marker=".", label=label)[0]
-            ax.fill_between(epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch],
-                            color=line.get_color(), alpha=0.2)  # fmt: skip
-        ax.set(title=task, xlabel="epoch", ylabel="val MSE (task space)", yscale="log")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_latent(rows: list[dict], path: Path) -> None:
-    """Test MSE in RGB (comparable across tasks) against latent size."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for task in sorted({r["task"] for r in rows}, key=lambda t: _rank(t, TASK_ORDER)):
-        sel = [r for r in rows if r["task"] == task]
-        ax.errorbar([r["latent_size"] for r in sel], [r["test_mse_rgb"] for r in sel],
-                    yerr=[r["test_mse_rgb_std"] for r in sel], fmt="o", capsize=3, label=task)  # fmt: skip
-        for r in sel:
-            ax.annotate(r["arch"], (r["latent_size"], r["test_mse_rgb"]), fontsize=6, alpha=0.7,
-                        xytext=(3, 2), textcoords="offset points")  # fmt: skip
-    ax.set(xlabel="latent size (C x H x W)", ylabel="test MSE in RGB ([-1, 1] scale)", xscale="log", yscale="log")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
-    """Per task, the best run's (lowest RGB MSE) input | prediction | truth on the first n test images."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-
-    from autoenc.module import AutoEncoder
-
-    written = []
-    for task in sorted({r["task"] for r in results}):
-        best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
-        job = sweep / best["job"]
-        rgb = load_test_split(job, n)
-        model = AutoEncoder.load_from_checkpoint(job / best["best_checkpoint"], map_location="cpu").eval()
-        with torch.no_grad():
-            x, _ = model.task.split(rgb)
-            rows = [model.task.input_to_rgb(x), model.task.to_rgb(x, model(x)), rgb]
-        fig, axes = plt.subplots(3, n, figsize=(1.2 * n, 4))
-        for i, (name, row) in enumerate(zip(["input", "prediction", "truth"], rows, strict=True)):
-            for j in range(n):
-                axes[i, j].imshow(((row[j].clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy())
-                axes[i, j].set_xticks([])
-                axes[i, j].set_yticks([])
-            axes[i, 0].set_ylabel(name)
-        fig.suptitle(f"{task}: {best['arch']}, seed {best['seed']}, {best['dataset']} test images", fontsize=9)
-        fig.tight_layout()
-        written.append(sweep / f"strip_{task}.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
-    return written
-
-
 def make_table(sweep: Path) -> str:
     """Write table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into the
     sweep folder; return the markdown table."""
@@ -269,9 +199,11 @@ def make_table(sweep: Path) -> str:
     if not results:
         raise FileNotFoundError(f"no finished run (metrics.json) under {sweep}; {len(failures)} failed")
     rows = aggregate(results)
-    text = markdown(rows, failures, baselines(sweep, results))
+    text = markdown(rows, failures, baselines(sweep, results), results)
     (sweep / "table.md").write_text(text)
     write_csv(rows, sweep / "table.csv")
+    from autoenc.plots import plot_curves, plot_latent, plot_strips
+
     plot_curves(results, sweep / "val_mse.png")
     plot_latent(rows, sweep / "mse_vs_latent.png")
     plot_strips(sweep, results)

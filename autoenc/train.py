@@ -64,6 +64,7 @@ def train(cfg: DictConfig) -> dict:
 
 
 def fit_and_test(cfg: DictConfig, out: Path) -> dict:
+    started_at = time.time()
     finished, resume = previous_state(out, cfg)
     if finished is not None:
         print(f"autoenc: {out} already holds a finished run (test mse {finished['test_mse']:.6f}); "
@@ -78,6 +79,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         steps_per_call=speed.get("steps_per_call", 1),
     )
     data.setup()
+    load_seconds = time.time() - started_at
     model = make_model(cfg)
     net = model.describe()
     network = dashboard.network_table(model, net["latent_shape"])  # before channels_last: plain shapes
@@ -119,7 +121,13 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     if trainer.interrupted:
         raise UserError("training was interrupted; no result written")
     history = {k: list(v) for k, v in model.history.items()}
+    test_start = time.perf_counter()
     test = trainer.test(model, datamodule=data, ckpt_path="best", verbose=False)[0]
+    # wall-clock times (unix seconds) and durations of this process's part of the run: a sweep's
+    # table sums them up (time to the first step, data loading, training, testing; autoenc/report.py)
+    timing = {"process_start": process_start_time(), "start": started_at, "first_step": model.first_step_at,
+              "end": time.time(), "load_s": round(load_seconds, 3), "fit_s": round(train_seconds, 3),
+              "test_s": round(time.perf_counter() - test_start, 3)}  # fmt: skip
 
     metrics = {
         "arch": cfg.arch.name,
@@ -143,6 +151,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "cuda_graph": model.step_captured,
         "best_checkpoint": os.path.relpath(checkpoint.best_model_path, out),
         "history": history,
+        "timing": timing,
     }
     if trainer.is_global_zero:
         write_json(out / "metrics.json", metrics)
@@ -152,6 +161,17 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
     )
     return metrics
+
+
+def process_start_time() -> float | None:
+    """When this process was launched (unix seconds, to within a second: Linux's /proc), else None."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime"))  # fmt: skip
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def graph_the_step(setting, trainer: L.Trainer) -> bool:

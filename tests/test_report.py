@@ -5,6 +5,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -58,7 +59,9 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
     cmd = [sys.executable, str(ROOT / "train.py"), "-m", "experiment=table", "dataset=photos", "trainer=debug",
            "arch=classic,4-6-8", "task=reconstruct,y2uv", "seed=0,1", "trainer.enable_progress_bar=false",
            f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    launched = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    sweep_wall = time.time() - launched
     assert r.returncode == 0, r.stderr[-2000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(jobs) == 8 and all((j / "metrics.json").is_file() for j in jobs)
@@ -104,6 +107,12 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
     y2uv_row = next(line for line in table.splitlines() if line.startswith("| classic | y2uv |"))
     assert float(y2uv_row.split("|")[10]) == pytest.approx(no_colour, abs=6e-6)  # printed with 5 decimals
     assert f"U = V = 0 {no_colour:.5f}" in table
+    # where the time went: one process, one job after another, so the parts add up to less than the wall time
+    timing = next(line for line in table.splitlines() if line.startswith("**Time:** 8 runs in "))
+    wall = float(timing.split(" runs in ")[1].split(" s")[0])
+    first_step = float(timing.split("training step ")[1].split(" s")[0])
+    parts = sum(m["timing"][k] for m in runs for k in ("load_s", "fit_s", "test_s"))
+    assert 0 < first_step < wall and parts < wall <= sweep_wall + 1  # process start is known to within a second
     for png in ("val_mse.png", "mse_vs_latent.png", "strip_reconstruct.png", "strip_y2uv.png"):
         assert (sweep / png).stat().st_size > 10_000
 
