@@ -136,6 +136,7 @@ def test_study_number_only_for_the_cell_the_study_ran():
 
 def test_lr_study_run_in_parts_names_each_run_by_lr_and_epochs():
     """`experiment=lr_study optimizer.lr=1e-4` then `... =1e-5` into one sweep dir: two folders, not one refused."""
+
     def subdir(*overrides: str) -> str:
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
             cfg = compose("config", overrides=["experiment=lr_study", *overrides], return_hydra_config=True)
