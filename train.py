@@ -10,6 +10,7 @@ python train.py --help                             # the config groups and optio
 """
 
 import hashlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from autoenc.ddp import child_argv
 from autoenc.slurm import register_resolvers as register_slurm_resolvers
 
 # A run's folder is named after its overrides, so the same command finds its own earlier run
@@ -54,4 +56,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    sys.argv = child_argv(sys.argv, os.environ)  # a DDP process of one run of a sweep: that run only
     main()

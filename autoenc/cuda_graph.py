@@ -20,10 +20,11 @@ WARMUP_STEPS = 3
 MODES = ("false", "true", "auto")
 
 
-def wanted(setting, accelerator: str, precision: str) -> bool:
-    """speed.cuda_graph (false / true / auto) -> whether this run captures its step. auto: on a
-    CUDA device with bf16 or fp32 (one device: the module checks that once training starts);
-    true where that is impossible is an error, before anything is trained."""
+def wanted(setting, accelerator: str, precision: str, single_device: bool = True) -> bool:
+    """speed.cuda_graph (false / true / auto) -> whether this run captures its step. auto: on one
+    CUDA device with bf16 or fp32; true where that is impossible is an error, before anything is
+    trained. single_device: the run's strategy is Lightning's single-device one (DDP wraps the
+    model and syncs its gradients with collectives a graph of one process must not hold)."""
     mode = str(setting).lower()
     if mode not in MODES:
         raise UserError(f"speed.cuda_graph={setting!r}: must be one of {', '.join(MODES)}")
@@ -34,6 +35,8 @@ def wanted(setting, accelerator: str, precision: str) -> bool:
         why_not = "it needs a CUDA GPU (trainer.accelerator=gpu)"
     elif str(precision).startswith("16"):
         why_not = "fp16 training checks its gradient scale on the host every step; use trainer.precision=bf16-mixed"
+    elif not single_device:
+        why_not = "it runs on one device with Lightning's single-device strategy, not under DDP (trainer=ddp)"
     if why_not and mode == "true":
         raise UserError(f"speed.cuda_graph=true: {why_not}")
     return why_not is None
@@ -42,16 +45,17 @@ def wanted(setting, accelerator: str, precision: str) -> bool:
 def set_capturable(optimizer: torch.optim.Optimizer, on: bool) -> None:
     """on: the optimizer's step counters on the GPU, so its step can be captured (Adam, AdamW,
     ...; optimizers without the setting, e.g. SGD, capture as they are), also when a checkpoint
-    of a run without graphs brought them back on the CPU. off: a checkpoint of a graphed run
-    trains on without graphs (torch refuses capturable steps on the CPU)."""
+    of a run without graphs brought them back on the CPU. off: the counters back on the CPU, where
+    a step without graphs reads them with no sync (torch refuses capturable steps on the CPU, and
+    a counter left on the GPU would sync every step)."""
     if "capturable" not in inspect.signature(type(optimizer).__init__).parameters:
         return
     for group in optimizer.param_groups:
         group["capturable"] = on
-        for p in group["params"] if on else ():
+        for p in group["params"]:
             state = optimizer.state.get(p, {})
-            if torch.is_tensor(state.get("step")):
-                state["step"] = state["step"].to(p.device, torch.float32)
+            if torch.is_tensor(state.get("step")) and not group.get("fused"):  # fused steps keep theirs on the GPU
+                state["step"] = state["step"].to(p.device if on else "cpu", torch.float32)
 
 
 class GraphedStep:

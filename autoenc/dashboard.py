@@ -115,20 +115,24 @@ def network_table(model: torch.nn.Module, latent_shape: list[int]) -> str:
 
 class Throughput:
     """Training images per second of an epoch: wall time from the epoch's start until its
-    validation starts (or the epoch ends, without validation)."""
+    validation starts (or the epoch ends, without validation). On a GPU both ends wait for the
+    queued kernels (twice an epoch), so the time is of work done, not of work queued."""
 
     def __init__(self):
         self.start, self.stop, self.images = 0.0, None, 0
         self.epochs: list[float] = []  # images/s of each epoch this process trained
 
-    def begin(self) -> None:
+    def begin(self, device: torch.device | None = None) -> None:
+        synchronize(device)
         self.start, self.stop, self.images = time.perf_counter(), None, 0
 
     def add(self, n: int) -> None:
         self.images += n
 
-    def pause(self) -> None:
-        self.stop = self.stop or time.perf_counter()
+    def pause(self, device: torch.device | None = None) -> None:
+        if self.stop is None:
+            synchronize(device)
+            self.stop = time.perf_counter()
 
     def per_second(self) -> float:
         return self.images / max((self.stop or time.perf_counter()) - self.start, 1e-9)
@@ -136,3 +140,9 @@ class Throughput:
     def end_epoch(self) -> float:
         self.epochs.append(self.per_second())
         return self.epochs[-1]
+
+
+def synchronize(device: torch.device | None) -> None:
+    """Wait for the kernels queued on a CUDA device; nothing elsewhere (the CPU runs in order)."""
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)

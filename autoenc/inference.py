@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from kornia.color import rgb_to_yuv, yuv_to_rgb
 
 from autoenc import UserError
+from autoenc.colour import ColourMaths
 from autoenc.module import AutoEncoder
 from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
@@ -60,14 +60,14 @@ def predict_rgb(model: AutoEncoder, rgb: torch.Tensor) -> torch.Tensor:
     pred = task.to_rgb(x, out)
     if task.name == "reconstruct":
         return pred.clamp(-1, 1)
-    return with_luma(rgb_to_yuv(rgb)[:, :1], pred)
+    return with_luma(task.colour.rgb_to_yuv(rgb)[:, :1], pred, task.colour)
 
 
-def with_luma(luma: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
+def with_luma(luma: torch.Tensor, colour: torch.Tensor, maths: ColourMaths) -> torch.Tensor:
     """The YUV luma `luma` (N, 1, H, W) with the chroma of RGB `colour`, chroma scaled down per
     pixel just enough to stay inside [-1, 1]: the luma is kept exactly, the hue too."""
-    uv = rgb_to_yuv(colour)[:, 1:]
-    offset = yuv_to_rgb(torch.cat([torch.zeros_like(luma), uv], dim=1))  # RGB = luma + offset (linear)
+    uv = maths.rgb_to_yuv(colour)[:, 1:]
+    offset = maths.yuv_to_rgb(torch.cat([torch.zeros_like(luma), uv], dim=1))  # RGB = luma + offset (linear)
     room = torch.where(offset > 0, (1 - luma) / offset, torch.where(offset < 0, (-1 - luma) / offset, torch.inf))
     return luma + room.amin(dim=1, keepdim=True).clamp(0, 1) * offset
 

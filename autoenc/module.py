@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import lightning as L
 import torch
 import torch.nn.functional as F
-from kornia.color import rgb_to_grayscale
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanSquaredError
 
@@ -126,7 +125,7 @@ class AutoEncoder(L.LightningModule):
         return self._graphed is not None and self._graphed.graph is not None
 
     def on_train_epoch_start(self) -> None:
-        self.throughput.begin()
+        self.throughput.begin(self.device)
 
     def training_step(self, batch: torch.Tensor | tuple[torch.Tensor, ...], batch_idx: int) -> None:
         """One optimizer step per batch; a tuple of batches (speed.steps_per_call) takes them in
@@ -155,6 +154,9 @@ class AutoEncoder(L.LightningModule):
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
+        # autocast may keep a low-precision copy of each weight for its whole region: stale now
+        # (Lightning turns the cache off today; a block of steps or a graph capture must not rest on it)
+        torch.clear_autocast_cache()
         return loss.detach()
 
     def _diverged(self, what: str) -> None:
@@ -163,7 +165,7 @@ class AutoEncoder(L.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         if not self.trainer.sanity_checking:
-            self.throughput.pause()
+            self.throughput.pause(self.device)
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         rgb, x, y, pred = self._run(batch)
@@ -176,7 +178,7 @@ class AutoEncoder(L.LightningModule):
         rgb, x, y, pred = self._run(batch)
         self.test_mse.update(pred.flatten(), y.flatten())
         self.test_rgb.update(self.task.to_rgb(x, pred), rgb)
-        self.test_gray.update(rgb_to_grayscale(rgb).expand(-1, 3, -1, -1), rgb)
+        self.test_gray.update(self.task.colour.gray(rgb).expand(-1, 3, -1, -1), rgb)
 
     def on_train_epoch_end(self) -> None:
         mse = self._epoch_metric("train", self.train_mse)

@@ -160,7 +160,7 @@ def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
     """The no-colour baselines are properties of the test split: one set per dataset. The gray image's
     RGB scores come from the runs; the task-space MSE of predicting no colour (U = V = 0, a = b = 0, the
     gray image for gray2rgb) is computed here from the test split itself."""
-    from autoenc.tasks import TASKS
+    from autoenc.tasks import get_task
 
     out: dict[str, dict] = {}
     for r in results:
@@ -169,8 +169,9 @@ def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
         b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim")}
         rgb = load_test_split(sweep / r["job"])
         for name in ("gray2rgb", "y2uv", "l2ab"):
-            x, target = TASKS[name].split(rgb)
-            guess = TASKS[name].input_to_rgb(x) if name == "gray2rgb" else target.new_zeros(target.shape)
+            task = get_task(name)
+            x, target = task.split(rgb)
+            guess = task.input_to_rgb(x) if name == "gray2rgb" else target.new_zeros(target.shape)
             b[name] = (guess - target).square().mean().item()
     return out
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from autoenc import UserError
+
 
 @functools.cache
 def cpu_supports_bf16() -> bool:
@@ -31,22 +33,63 @@ def resolve_precision(precision: str, accelerator: str, block: str = "single") -
     as fp32 (on the CPU: single blocks), else fp32."""
     if str(precision) != "auto":
         return str(precision)
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
-    if on_gpu:
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    if on_cuda(accelerator):
+        return gpu_precision()
     return "bf16-mixed" if cpu_supports_bf16() and block in CPU_BF16_BLOCKS else "32-true"
 
 
-def apply(model: torch.nn.Module, channels_last: bool = True, compile: bool = False,
+def on_cuda(accelerator: str) -> bool:
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+
+
+def gpu_precision() -> str:
+    """bf16 autocast where the GPU computes bf16 natively (Ampere and newer); torch also says yes
+    for older GPUs that only emulate it, slowly: fp16 autocast on those with tensor cores (V100,
+    T4: compute capability 7.x), fp32 below."""
+    if torch.cuda.is_bf16_supported(including_emulation=False):
+        return "bf16-mixed"
+    return "16-mixed" if torch.cuda.get_device_capability()[0] >= 7 else "32-true"
+
+
+LAYOUTS = ("auto", "true", "false")
+
+
+def resolve_channels_last(setting, accelerator: str) -> bool:
+    """speed.channels_last=auto -> channels_last on the CPU (measured: the faster layout there, see
+    docs/benchmarks.md), NCHW on a CUDA GPU: cuDNN's NHWC kernels want channel counts in multiples
+    of 8, which 4, 6, 12, 24 and 48 are not, and no GPU measurement says otherwise yet."""
+    mode = str(setting).lower()
+    if mode not in LAYOUTS:
+        raise UserError(f"speed.channels_last={setting!r}: must be one of {', '.join(LAYOUTS)}")
+    return not on_cuda(accelerator) if mode == "auto" else mode == "true"
+
+
+def compile_backend(setting) -> str | None:
+    """speed.compile: false -> None; true -> torch's default backend (inductor); or a backend by
+    name (e.g. aot_eager: no C++ compiler needed, compiles in seconds)."""
+    if setting is None or str(setting).lower() == "false":
+        return None
+    if str(setting).lower() == "true":
+        return "inductor"
+    backends = torch.compiler.list_backends(exclude_tags=())
+    if setting not in backends:
+        names = ", ".join(backends)
+        raise UserError(f"speed.compile={setting!r}: must be true, false or one of torch's backends: {names}")
+    return str(setting)
+
+
+def apply(model: torch.nn.Module, channels_last: bool = True, compile: str | None = None,
           threads: int | None = None) -> None:  # fmt: skip
-    """channels_last weights (the batches already come NHWC), optional torch.compile, CPU threads."""
+    """channels_last weights (the batches already come NHWC), torch.compile with this backend, CPU threads.
+    The network is compiled in place (nn.Module.compile): its state-dict keys stay those of an
+    uncompiled one, so checkpoints of compiled and uncompiled runs are interchangeable."""
     if threads:
         torch.set_num_threads(int(threads))
     model.channels_last = channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
     if compile:
-        model.net = torch.compile(model.net)
+        model.net.compile(backend=compile)
 
 
 def threads_per_job() -> int | None:
@@ -67,3 +110,24 @@ def threads_per_job() -> int | None:
     jobs = launcher.get("n_jobs") or -1
     jobs = cores + 1 + jobs if jobs < 0 else jobs  # joblib's convention: -1 = all cores
     return max(1, cores // max(1, jobs))
+
+
+def gpu_for_job(accelerator: str, devices) -> int | None:
+    """Under Hydra's joblib launcher on a machine with several GPUs, a run on one GPU
+    (trainer.devices=1): the GPU of its job number, round robin, so parallel jobs spread over
+    the GPUs instead of all landing on cuda:0. None elsewhere."""
+    if str(devices) != "1" or not on_cuda(accelerator) or torch.cuda.device_count() < 2:
+        return None
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra = HydraConfig.get()
+    except (ImportError, ValueError):
+        return None
+    if "joblib" not in str(hydra.launcher.get("_target_", "")):
+        return None
+    return spread(int(hydra.job.num), torch.cuda.device_count())
+
+
+def spread(job_num: int, gpus: int) -> int:
+    return job_num % gpus

@@ -10,9 +10,10 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.strategies import SingleDeviceStrategy
 from omegaconf import DictConfig, OmegaConf
 
-from autoenc import UserError, cuda_graph, dashboard
+from autoenc import UserError, cuda_graph, dashboard, ddp
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
@@ -28,7 +29,7 @@ from autoenc.rundir import (
     write_json,
 )
 from autoenc.speed import apply as apply_speed
-from autoenc.speed import resolve_precision, threads_per_job
+from autoenc.speed import compile_backend, gpu_for_job, resolve_channels_last, resolve_precision, threads_per_job
 from autoenc.tasks import get_task
 
 # TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
@@ -47,8 +48,11 @@ def check_config(cfg: DictConfig) -> None:
     if not isinstance(epochs, int) or epochs < 1:
         raise UserError(f"trainer.max_epochs={epochs}: must be a positive integer")
     accelerator = cfg.trainer.get("accelerator", "auto")
+    speed = cfg.get("speed") or {}
+    resolve_channels_last(speed.get("channels_last", "auto"), accelerator)
+    compile_backend(speed.get("compile", False))
     precision = resolve_precision(cfg.trainer.get("precision", "auto"), accelerator, cfg.arch.block)
-    cuda_graph.wanted((cfg.get("speed") or {}).get("cuda_graph", False), accelerator, precision)
+    cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision)
 
 
 def train(cfg: DictConfig) -> dict:
@@ -57,7 +61,7 @@ def train(cfg: DictConfig) -> dict:
     out = prepare_output_dir(cfg.output_dir)
     if not is_rank_zero():  # DDP's other processes: rank 0 holds the lock and keeps the records
         return fit_and_test(cfg, out)
-    with RunLock(out):
+    with RunLock(out), ddp.run_of_a_sweep(out):
         save_hydra_config(out, cfg)
         link_job_logs(out)
         return fit_and_test(cfg, out)
@@ -83,21 +87,27 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     model = make_model(cfg)
     net = model.describe()
     network = dashboard.network_table(model, net["latent_shape"])  # before channels_last: plain shapes
-    apply_speed(model, speed.get("channels_last", True), speed.get("compile", False),
-                speed.get("threads") or threads_per_job())  # fmt: skip
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
+    accelerator = trainer_args.get("accelerator", "auto")
+    compiled = compile_backend(speed.get("compile", False))
+    apply_speed(model, resolve_channels_last(speed.get("channels_last", "auto"), accelerator), compiled,
+                speed.get("threads") or threads_per_job())  # fmt: skip
+    if (gpu := gpu_for_job(accelerator, trainer_args.get("devices", 1))) is not None:
+        trainer_args["devices"] = [gpu]  # parallel jobs on a machine with several GPUs: one each
     trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "auto"),
                                                   trainer_args.get("accelerator", "auto"), cfg.arch.block)  # fmt: skip
-    print(
+    say = print if is_rank_zero() else lambda *_: None  # once per run, not once per DDP process
+    say(
         f"autoenc: arch {cfg.arch.name} {net['widths']} k{net['kernel_size']} {net['block']}, task {net['task']}, "
         f"latent {'x'.join(map(str, net['latent_shape']))} = {net['latent_size']}, {net['params']:,} params; "
         f"{cfg.dataset.name} {data.sizes()}; output {out}"
     )
     resumed_step = check_fits(model, resume) if resume else None
     if resume:
-        print(f"autoenc: resuming from {resume}")
-    # a resumed run hides what its killed self logged after the checkpoint (steps > the checkpoint's)
-    logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False, log_graph=True,
+        say(f"autoenc: resuming from {resume}")
+    # a resumed run hides what its killed self logged after the checkpoint (steps > the checkpoint's);
+    # the graph is traced with torch.jit, which cannot trace a compiled network
+    logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False, log_graph=compiled is None,
                                purge_step=None if resumed_step is None else resumed_step + 1)  # fmt: skip
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
                                  save_last=True, auto_insert_metric_name=False,
@@ -156,7 +166,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     if trainer.is_global_zero:
         write_json(out / "metrics.json", metrics)
         dashboard.finish(logger, hparams, metrics, trainer.global_step)
-    print(
+    say(
         f"autoenc: test mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
         f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
     )
@@ -175,14 +185,10 @@ def process_start_time() -> float | None:
 
 
 def graph_the_step(setting, trainer: L.Trainer) -> bool:
-    """speed.cuda_graph for this trainer: a CUDA device with bf16 or fp32, and one process."""
+    """speed.cuda_graph for this trainer: a CUDA device with bf16 or fp32, single-device strategy."""
     accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else "cpu"
-    wanted = cuda_graph.wanted(setting, accelerator, str(trainer.precision))
-    if wanted and trainer.world_size > 1:
-        if str(setting).lower() == "true":
-            raise UserError(f"speed.cuda_graph=true: it runs on one device, not {trainer.world_size} (DDP)")
-        return False
-    return wanted
+    single = isinstance(trainer.strategy, SingleDeviceStrategy)
+    return cuda_graph.wanted(setting, accelerator, str(trainer.precision), single)
 
 
 def make_model(cfg: DictConfig) -> AutoEncoder:

@@ -51,7 +51,7 @@ from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.model import CAE  # noqa: E402
 from autoenc.module import to_unit_rgb  # noqa: E402
 from autoenc.sources import photo_tiles  # noqa: E402
-from autoenc.speed import resolve_precision  # noqa: E402
+from autoenc.speed import resolve_channels_last, resolve_precision  # noqa: E402
 
 ARCHS = {"classic": ([8, 12, 16], 3, "single"), "4-6-8": ([4, 6, 8], 3, "single"),
          "16-24-32": ([16, 24, 32], 3, "single"), "16-24-32_k5": ([16, 24, 32], 5, "single"),
@@ -133,12 +133,15 @@ def nhwc(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[fl
 
 
 def bare(arch: str, data: ImageDataModule, device: str, steps: int = 300) -> float:
-    """(d): images/s of the bare step in (b)'s precision and layout, on one fixed batch."""
+    """(d): images/s of the bare step in (b)'s precision and default layout, on one fixed batch."""
     torch.manual_seed(0)
     dtype = autocast_dtype(arch, device)
-    model = CAE(*ARCHS[arch], 3, 3).to(device, memory_format=torch.channels_last)
+    channels_last = resolve_channels_last("auto", "cuda" if device == "cuda" else "cpu")
+    model = CAE(*ARCHS[arch], 3, 3).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = to_unit_rgb(data.train_set[:BATCH].to(device))
+    x = to_unit_rgb(data.train_set[:BATCH].to(device), channels_last)
     autocast = (lambda: torch.autocast(device, dtype=dtype)) if dtype else contextlib.nullcontext
 
     def step() -> None:
@@ -197,7 +200,7 @@ def hand(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[fl
 
 
 def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, steps_per_call: int = 1,
-                 cuda_graph: bool = False):  # fmt: skip
+                 cuda_graph: bool = False, layout: str = "auto"):  # fmt: skip
     """(b): train.py's own path, in this process (start-up is measured separately).
     Returns (fit seconds, test MSE, training images/s without validation)."""
     from hydra import compose, initialize_config_dir
@@ -207,7 +210,8 @@ def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, ste
     overrides = [f"output_dir={out}", f"arch={arch}", "dataset=images", f"dataset.root={root}",
                  f"trainer.max_epochs={epochs}", "trainer.precision=auto", "trainer.enable_model_summary=false",
                  f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}",
-                 f"speed.steps_per_call={steps_per_call}", f"speed.cuda_graph={str(cuda_graph).lower()}"]  # fmt: skip
+                 f"speed.steps_per_call={steps_per_call}", f"speed.cuda_graph={str(cuda_graph).lower()}",
+                 f"speed.channels_last={layout}"]  # fmt: skip
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -279,6 +283,13 @@ def main() -> None:
         default="false",
         help="(b) with speed.cuda_graph off, on, or both (CUDA only)",
     )
+    parser.add_argument(
+        "--layouts",
+        nargs="+",
+        default=["auto"],
+        choices=list(LAYOUT_SUFFIX),
+        help="(b) once per speed.channels_last value (true: channels_last, false: NCHW)",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["plain", "nhwc", "hand", "bare", "startup"])
     args = parser.parse_args()
 
@@ -293,7 +304,8 @@ def main() -> None:
         setup = f"{n_train} training images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats"
         print(f"device: {name}; torch {torch.__version__}; {setup}")
         graphs = {"false": [""], "true": ["+graph"], "both": ["", "+graph"]}[args.cuda_graph]
-        autoenc = [f"autoenc{k}{g}" for k in args.steps_per_call for g in graphs]
+        autoenc = [f"autoenc{k}{g}{LAYOUT_SUFFIX[lay]}" for k in args.steps_per_call for g in graphs
+                   for lay in args.layouts]  # fmt: skip
         variants = ["plain", "nhwc", *autoenc, "hand", "bare"]
         runs: dict[tuple[str, str], list[tuple[float, ...]]] = {}
         for r in range(args.repeats):
@@ -303,9 +315,9 @@ def main() -> None:
                         result = (bare(arch, data, args.device), float("nan"))
                     elif variant.startswith("autoenc"):
                         out = tmp / f"run_{arch}_{variant}_{r}"
-                        k, graph = int(variant[len("autoenc") :].removesuffix("+graph")), variant.endswith("+graph")
+                        k, graph, layout = parse_variant(variant)
                         seconds, test_mse, train_only = autoenc_path(arch, tmp / "images", args.epochs, args.device,
-                                                                     out, k, graph)  # fmt: skip
+                                                                     out, k, graph, layout)  # fmt: skip
                         result = (args.epochs * n_train / seconds, test_mse, train_only)
                     else:
                         seconds, test_mse = {"plain": plain, "nhwc": nhwc, "hand": hand}[variant](
@@ -319,6 +331,16 @@ def main() -> None:
         if "startup" not in args.skip:
             seconds = startup_seconds(tmp, 3)
             print(f"\nstart-up, `python train.py` to first training step: {seconds:.2f} s (median of 3)")
+
+
+LAYOUT_SUFFIX = {"auto": "", "true": "+cl", "false": "+nchw"}  # speed.channels_last -> (b)'s variant name
+
+
+def parse_variant(variant: str) -> tuple[int, bool, str]:
+    """autoenc<k>[+graph][+cl|+nchw] -> (steps per call, CUDA graph, speed.channels_last)."""
+    parts = variant[len("autoenc") :].split("+")
+    layout = next((key for key, suffix in LAYOUT_SUFFIX.items() if suffix and suffix[1:] in parts), "auto")
+    return int(parts[0]), "graph" in parts, layout
 
 
 def report(runs: dict, archs: list[str], autoenc: list[str], device: str) -> None:
@@ -344,11 +366,12 @@ def report(runs: dict, archs: list[str], autoenc: list[str], device: str) -> Non
     print("|---|---|" + "--:|" * 12)
     peak = peak_tflops(device)
     for arch in archs:
-        for b in autoenc:  # (b)'s variants: autoenc<steps per call>[+graph]
+        for b in autoenc:  # (b)'s variants: autoenc<steps per call>[+graph][+cl|+nchw]
             dtype = autocast_dtype(arch, device)
-            k, graph = b[len("autoenc") :].removesuffix("+graph"), ", CUDA graph" if b.endswith("+graph") else ""
+            k, graph, layout = parse_variant(b)
             kind = "bf16" if dtype == torch.bfloat16 else "fp16" if dtype else "fp32"
-            precision = f"{kind}, steps_per_call={k}{graph}"
+            shown = {"auto": "", "true": ", channels_last", "false": ", NCHW"}[layout]
+            precision = f"{kind}, steps_per_call={k}{', CUDA graph' if graph else ''}{shown}"
             a, a2, fit, train_only, c, d = (med(arch, "plain"), med(arch, "nhwc"), med(arch, b), med(arch, b, 2),
                                             med(arch, "hand"), med(arch, "bare"))  # fmt: skip
             vs_plain, vs_bare = ratio(arch, (b, 0), ["plain", "nhwc"]), ratio(arch, (b, 2), ["bare"])

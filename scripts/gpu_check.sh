@@ -4,7 +4,7 @@
 #   bash scripts/gpu_check.sh tests bench table      # any of: tests, bench, table
 #
 #   tests: pytest -m gpu (the CUDA-only tests), then the whole suite with CUDA visible
-#   bench: scripts/bench.py --device cuda, with and without speed.cuda_graph
+#   bench: scripts/bench.py --device cuda, with and without speed.cuda_graph, NCHW and channels_last
 #   table: the study's table on the CIFAR-10 content, 72 runs (JOBS runs at a time on the one GPU,
 #          GRAPH=false/true/auto for speed.cuda_graph), then make_table; a stopped sweep continues
 #
@@ -38,7 +38,7 @@ for step in "$@"; do
       $PY -m pytest -m gpu -q -rs -p no:cacheprovider 2>&1 | tee "$OUT/pytest_gpu.txt"
       $PY -m pytest -q -p no:cacheprovider 2>&1 | tail -30 | tee "$OUT/pytest_all.txt" ;;
     bench)
-      $PY scripts/bench.py --device cuda --epochs 2 --repeats 3 --cuda-graph both 2>&1 | tee "$OUT/bench.txt" ;;
+      $PY scripts/bench.py --device cuda --epochs 2 --repeats 3 --cuda-graph both --layouts true false 2>&1 | tee "$OUT/bench.txt" ;;
     table)
       launcher=()
       [ "$JOBS" -gt 1 ] && launcher=(hydra/launcher=joblib "hydra.launcher.n_jobs=$JOBS")

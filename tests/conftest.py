@@ -33,9 +33,21 @@ QUIET = ("trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "traine
 
 
 def compose_config(name: str, output_dir: Path, *overrides: str) -> DictConfig:
-    """Compose conf/<name>.yaml with overrides, as train.py / eval.py would, writing into output_dir."""
+    """Compose conf/<name>.yaml with overrides, as train.py / eval.py would, writing into output_dir.
+    On the CPU unless an override names the accelerator: on a GPU machine too, the tests that are
+    not marked gpu keep their exact CPU tolerances (no TF32, cuDNN autotuning or atomics)."""
+    key = "trainer.accelerator" if name == "config" else "accelerator"
+    pinned = [] if any(o.startswith(f"{key}=") for o in overrides) else [f"{key}=cpu"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(name, overrides=[f"output_dir={output_dir}", *overrides])
+        return compose(name, overrides=[f"output_dir={output_dir}", *pinned, *overrides])
+
+
+@pytest.fixture(autouse=True)
+def no_gpu_unless_marked(request, monkeypatch):
+    """The processes a test starts (train.py, eval.py, scripts) see no GPU unless the test is marked
+    gpu: the same results on a GPU machine as on a laptop."""
+    if request.node.get_closest_marker("gpu") is None:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
 
 
 @pytest.fixture(scope="session", autouse=True)

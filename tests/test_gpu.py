@@ -1,5 +1,7 @@
 """What only means something on a CUDA GPU (pytest -m gpu); skipped where there is none.
-Written without a GPU at hand (no session so far was lent one): run them where one is."""
+Written without a GPU at hand (no session so far was lent one): run them where one is.
+bf16 and GPU kernels (TF32 convolutions, cuDNN autotuning, atomics) change numbers a little:
+results are compared as MSEs and mean errors with tolerances of that size, never element-wise."""
 
 import json
 import subprocess
@@ -15,7 +17,7 @@ from autoenc.train import train
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")]
 ON_GPU = ("trainer.accelerator=gpu", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
-BF16 = dict(rel=0.05, abs=2e-3)  # bf16 keeps 8 bits of mantissa: CPU and GPU agree to about this
+BF16 = dict(rel=0.05)  # bf16 keeps 8 bits of mantissa: MSEs of CPU and GPU runs agree to about this
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,8 @@ def test_a_gpu_checkpoint_runs_on_the_cpu_and_on_the_gpu_alike(gpu_run):
     with torch.autocast("cuda", dtype=torch.bfloat16):
         on_gpu = predict_rgb(gpu_model, rgb.cuda()).float().cpu()
     assert on_gpu.shape == on_cpu.shape
-    assert on_gpu.flatten().tolist() == pytest.approx(on_cpu.flatten().tolist(), **BF16)
+    assert (on_gpu - on_cpu).abs().mean() < 1e-2  # pixels in [-1, 1]: bf16 rounding, not a different model
+    assert (on_gpu - rgb).square().mean().item() == pytest.approx((on_cpu - rgb).square().mean().item(), **BF16)
 
 
 def test_a_cpu_checkpoint_trains_on_in_the_gpu(y2uv_run, tmp_path):
@@ -104,7 +107,7 @@ def test_a_cuda_graph_step_trains_as_the_eager_step(tmp_path, precision):
     eager = train(compose_config("config", tmp_path / "eager", *args))
     graph = train(compose_config("config", tmp_path / "graph", *args, "speed.cuda_graph=true"))
     assert graph["cuda_graph"] and not eager["cuda_graph"]
-    tol = dict(rel=1e-3) if precision == "32-true" else dict(rel=0.03)
+    tol = dict(rel=1e-2) if precision == "32-true" else dict(rel=0.05)  # cuDNN's atomics, over 196 steps
     assert graph["history"]["train_mse"] == pytest.approx(eager["history"]["train_mse"], **tol)
     assert graph["test_mse"] == pytest.approx(eager["test_mse"], **tol)
     steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
@@ -113,9 +116,57 @@ def test_a_cuda_graph_step_trains_as_the_eager_step(tmp_path, precision):
 
 
 def test_a_cpu_checkpoint_trains_on_with_a_cuda_graph(y2uv_run, tmp_path):
-    """The optimizer state of a run without graphs (step counters on the CPU) is made capturable."""
+    """The optimizer state of a run without graphs (step counters on the CPU) is made capturable.
+    Validated on the whole split, as y2uv_run's first epoch was: the val MSEs compare."""
     resumed = train(compose_config("config", tmp_path, "dataset=photos", "task=y2uv", "trainer=debug",
-                                   "trainer.max_epochs=2", f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
-                                   "speed.cuda_graph=true", *ON_GPU))  # fmt: skip
+                                   "trainer.max_epochs=2", "trainer.limit_val_batches=1.0",
+                                   f"ckpt_path={y2uv_run}/checkpoints/last.ckpt", "speed.cuda_graph=true",
+                                   *ON_GPU))  # fmt: skip
     assert resumed["cuda_graph"] and resumed["epochs"] == 2
     assert resumed["history"]["val_mse"][-1] < resumed["history"]["val_mse"][0]
+
+
+def test_a_training_step_never_waits_for_the_host(tmp_path):
+    """One whole y2uv step in bf16 (colour split, forward, loss, backward, Adam, to_rgb) with
+    torch's sync debug mode set to error: any host copy or sync in it raises."""
+    import lightning as L
+
+    from autoenc.module import AutoEncoder
+
+    data = ImageDataModule("photos")
+    data.setup()
+    model = AutoEncoder(task="y2uv")
+    trainer = L.Trainer(accelerator="gpu", devices=1, precision="bf16-mixed", max_steps=2, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0)  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    batch = data.train_set[:64].cuda()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            model.training_step(batch, 1)
+            _, x, _, pred = model._run(batch)
+            rgb = model.task.to_rgb(x, pred.detach())
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert rgb.dtype == torch.float32 and rgb.device.type == "cuda"
+
+
+def test_a_non_capturable_optimizer_brings_its_step_counters_back_to_the_cpu():
+    from autoenc.cuda_graph import set_capturable
+
+    p = torch.nn.Parameter(torch.ones(3, device="cuda"))
+    optimizer = torch.optim.Adam([p])
+    p.grad = torch.ones_like(p)
+    optimizer.step()
+    set_capturable(optimizer, True)
+    assert optimizer.state[p]["step"].device.type == "cuda"
+    set_capturable(optimizer, False)
+    assert optimizer.state[p]["step"].device.type == "cpu"  # else every later step syncs
+
+
+def test_precision_and_layout_auto_on_this_gpu(tmp_path):
+    metrics = train(compose_config("config", tmp_path, "dataset=photos", "trainer=debug", "trainer.precision=auto",
+                                   *ON_GPU))  # fmt: skip
+    expected = "bf16-mixed" if torch.cuda.get_device_capability()[0] >= 8 else "16-mixed"
+    assert metrics["precision"] == expected and metrics["device"].startswith("cuda")

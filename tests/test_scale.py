@@ -57,3 +57,20 @@ def test_optuna_two_trials_minimise_val_mse(tmp_path):
     assert len(runs) == 2
     assert results["best_value"] == pytest.approx(min(r["best_val_mse"] for r in runs))
     assert {"optimizer.lr", "arch", "arch.block"} <= set(results["best_params"])
+
+
+def test_ddp_in_a_sweep_starts_each_runs_processes_for_that_run_only(tmp_path):
+    """Lightning starts a run's second process by running the command again: under -m that
+    process must train its run, not start the sweep over."""
+    r = cli("-m", "dataset=photos", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+            "trainer.max_epochs=1", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2", "seed=0,1", *QUIET,
+            f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = r.stdout + r.stderr
+    assert log.count("Launching 2 jobs") == 1 and log.count("Initializing distributed: GLOBAL_RANK: 1") == 2
+    for num, seed in ((0, 0), (1, 1)):
+        run = tmp_path / f"{num}_classic_reconstruct_s{seed}"
+        assert json.loads((run / "metrics.json").read_text())["seed"] == seed
+        assert (run / "train_ddp_process_1.log").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0_classic_reconstruct_s0", "1_classic_reconstruct_s1",
+                                                         "multirun.yaml"]  # fmt: skip

@@ -1,8 +1,9 @@
 import pytest
 import torch
-from kornia.color import rgb_to_grayscale, rgb_to_yuv
+from kornia.color import lab_to_rgb, rgb_to_grayscale, rgb_to_lab, rgb_to_yuv, yuv_to_rgb
 
 from autoenc import UserError
+from autoenc.colour import ColourMaths
 from autoenc.tasks import TASKS, get_task
 
 RGB = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
@@ -39,3 +40,17 @@ def test_gray_inputs_and_no_colour_y_look_the_same():
 def test_unknown_task_lists_the_valid_ones():
     with pytest.raises(UserError, match="reconstruct, gray2rgb, y2uv, l2ab"):
         get_task("sepia")
+
+
+def test_colour_maths_are_kornias():
+    """kornia is the reference; autoenc's copy only makes its constants once (autoenc/colour.py)."""
+    maths, rgb01 = ColourMaths(), (RGB + 1) / 2
+    lab = rgb_to_lab(rgb01)
+    pairs = [(maths.gray(RGB), rgb_to_grayscale(RGB)), (maths.rgb_to_yuv(RGB), rgb_to_yuv(RGB)),
+             (maths.yuv_to_rgb(RGB), yuv_to_rgb(RGB)), (maths.rgb_to_lab(rgb01), lab),
+             (maths.lab_to_rgb(lab), lab_to_rgb(lab, clip=True)),
+             (maths.lab_to_rgb(lab * 1.5), lab_to_rgb(lab * 1.5, clip=True))]  # fmt: skip
+    for ours, kornias in pairs:
+        assert ours.shape == kornias.shape and ours.dtype == torch.float32
+        scale = kornias.abs().max().item()  # L and a, b reach 100: relative to the range
+        torch.testing.assert_close(ours, kornias, atol=1e-6 * max(1.0, scale), rtol=0)
