@@ -29,7 +29,14 @@ from autoenc.rundir import (
     write_json,
 )
 from autoenc.speed import apply as apply_speed
-from autoenc.speed import compile_backend, gpu_for_job, resolve_channels_last, resolve_precision, threads_per_job
+from autoenc.speed import (
+    compile_backend,
+    gpu_for_job,
+    keep_freed_memory,
+    resolve_channels_last,
+    resolve_precision,
+    threads_per_job,
+)
 from autoenc.tasks import get_task
 
 # TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
@@ -76,6 +83,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         return finished
     L.seed_everything(cfg.seed, verbose=False)
     speed = cfg.get("speed") or {}
+    keep_freed_memory(speed.get("malloc_keep_mb", 256))
     data = ImageDataModule(
         **OmegaConf.to_container(cfg.dataset, resolve=True),
         seed=cfg.seed,

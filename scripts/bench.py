@@ -60,14 +60,16 @@ BATCH = 64
 
 
 def make_images(folder: Path, n: int = 60_000) -> None:
-    """n tiles from photos under the 8 flips/rotations, as PNG mosaics of 60 x 100 tiles."""
+    """n tiles (a multiple of 100) from photos under the 8 flips/rotations, as PNG mosaics of up to
+    60 x 100 tiles."""
     from PIL import Image
 
     base = photo_tiles()
     variants = [np.rot90(base, k, axes=(1, 2)) for k in range(4)]
     tiles = np.concatenate(variants + [v[:, :, ::-1] for v in variants])[:n]
     for i in range(0, n, 6000):
-        block = tiles[i : i + 6000].reshape(60, 100, 32, 32, 3).swapaxes(1, 2).reshape(60 * 32, 100 * 32, 3)
+        rows = len(tiles[i : i + 6000]) // 100
+        block = tiles[i : i + 6000].reshape(rows, 100, 32, 32, 3).swapaxes(1, 2).reshape(rows * 32, 100 * 32, 3)
         Image.fromarray(np.ascontiguousarray(block)).save(folder / f"mosaic_{i // 6000:02d}.png")
 
 
