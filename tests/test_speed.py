@@ -1,8 +1,11 @@
 """The fast path (device-resident uint8 batches, channels_last, bf16 autocast) changes speed, not results."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
-from conftest import QUIET
+from conftest import QUIET, ROOT
 
 from autoenc import UserError
 from autoenc.cuda_graph import wanted
@@ -113,3 +116,39 @@ def test_a_checkpoint_of_a_graphed_run_trains_on_without_graphs(y2uv_run, make_c
                              *QUIET))  # fmt: skip
     assert resumed["epochs"] == 2 and not resumed["cuda_graph"]
     assert resumed["history"]["train_mse"][-1] < resumed["history"]["train_mse"][0]
+
+
+FAULTS = """
+import ctypes, resource, sys, torch
+from autoenc.speed import M_MMAP_THRESHOLD, keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory(256)
+else:  # glibc's starting threshold, held there: what a step met in train.py before
+    ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+def step():
+    torch.ones(4 * 2**20)  # 16 MB of activations, written, then freed
+for _ in range(10):  # the steps of a warm-up: the heap grows to what a step needs
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_freed_step_memory_is_reused_without_new_pages():
+    """speed.malloc_keep_mb: a step's freed activations come back from malloc's heap, not as
+    fresh pages from the kernel (a page fault per 4 KB)."""
+    faults = {mode: int(subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True,
+                                       check=True, cwd=ROOT).stdout) for mode in ("keep", "default")}  # fmt: skip
+    assert faults["default"] >= 20 * 4000 and faults["keep"] < 1000
+
+
+def test_train_applies_speed_malloc_keep_mb(make_cfg, monkeypatch):
+    import autoenc.train
+
+    asked = []
+    monkeypatch.setattr(autoenc.train, "keep_freed_memory", asked.append)
+    train(make_cfg("dataset=photos", "trainer=debug", "speed.malloc_keep_mb=64", *QUIET))
+    assert asked == [64]
