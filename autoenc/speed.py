@@ -14,14 +14,23 @@ from autoenc import UserError
 
 @functools.cache
 def cpu_supports_bf16() -> bool:
-    """bf16 matrix units on this CPU (AMX): where bf16 autocast pays off. AVX-512-BF16 alone
-    does not: on such a 2-core Xeon without AMX the bare step of classic ran at 3,367 img/s in
-    bf16 against 4,449 in fp32 (channels_last), while with AMX bf16 was 1.3-1.65x faster."""
+    """Whether bf16 autocast trains faster than fp32 on this CPU (measured per host kind, bare
+    step of classic, 2 cores, channels_last; docs/benchmarks.md):
+    - Intel with AMX: bf16 1.3-1.65x faster;
+    - Intel with AVX-512-BF16 but no AMX: bf16 slower (3,367 img/s against 4,449 in fp32);
+    - AMD EPYC (Zen 4) with AVX-512-BF16: bf16 1.3x faster for classic, 1.7x for 32-48-64_single;
+    - AMD EPYC with AVX2 only: no bf16 instructions at all (emulated: slower)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        return bf16_pays(Path("/proc/cpuinfo").read_text())
     except OSError:
         return False
-    return "amx_bf16" in flags
+
+
+def bf16_pays(cpuinfo: str) -> bool:
+    """The rule above, from /proc/cpuinfo's text."""
+    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), []))
+    amd = "AuthenticAMD" in cpuinfo
+    return "amx_bf16" in flags or (amd and "avx512_bf16" in flags)
 
 
 # Measured on photos, 15 epochs, seeds 0-2 (README, "bf16 on the CPU"): bf16 autocast left the

@@ -10,7 +10,7 @@ from conftest import QUIET, ROOT
 from autoenc import UserError
 from autoenc.cuda_graph import wanted
 from autoenc.data import Batches, ImageDataModule
-from autoenc.speed import cpu_supports_bf16, resolve_precision
+from autoenc.speed import bf16_pays, cpu_supports_bf16, resolve_precision
 from autoenc.train import train
 
 
@@ -54,6 +54,18 @@ def test_several_steps_per_call_give_the_same_training(make_cfg, tmp_path, preci
     steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
              for d in ("one", "block")]  # fmt: skip
     assert steps[0] == steps[1] == 98  # optimizer steps: 6,264 images / 64
+
+
+@pytest.mark.parametrize(
+    ("vendor", "flags", "pays"),
+    [("GenuineIntel", "avx2 avx512f avx512_bf16 amx_bf16 amx_tile", True),  # Sapphire Rapids
+     ("GenuineIntel", "avx2 avx512f avx512_bf16", False),  # AVX-512-BF16 without AMX: measured slower
+     ("AuthenticAMD", "avx2 avx512f avx512_bf16", True),  # Zen 4: measured 1.3-1.7x
+     ("AuthenticAMD", "avx2 fma", False)],  # Zen 2/3: no bf16 instructions
+)  # fmt: skip
+def test_bf16_is_chosen_where_it_was_measured_faster(vendor, flags, pays):
+    cpuinfo = f"processor\t: 0\nvendor_id\t: {vendor}\nmodel name\t: some CPU\nflags\t\t: fpu sse {flags}\n"
+    assert bf16_pays(cpuinfo) is pays
 
 
 def test_precision_auto_follows_the_hardware(monkeypatch):
