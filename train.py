@@ -33,12 +33,13 @@ def main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     from autoenc import UserError
-    from autoenc.rundir import RunInProgress, save_hydra_config
+    from autoenc.record import AnotherRunsFolder, save_hydra_config
+    from autoenc.rundir import RunInProgress
     from autoenc.train import train
 
     try:
         return train(cfg)["best_val_mse"]
-    except RunInProgress as e:  # another process trains in this folder: touch nothing of it
+    except (RunInProgress, AnotherRunsFolder) as e:  # another run's folder: touch nothing of it
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
         sys.exit(f"error: {e}")

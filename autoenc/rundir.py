@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from autoenc import UserError
 
@@ -110,21 +110,6 @@ class RunLock:
         self.file.truncate()  # an empty lock file: left by a run that ended, not by a killed one
         fcntl.flock(self.file, fcntl.LOCK_UN)
         self.file.close()
-
-
-def save_hydra_config(out: Path, cfg: DictConfig) -> None:
-    """.hydra/{config,hydra,overrides}.yaml, as Hydra writes them. Hydra's own writing is off
-    (conf/config.yaml hydra.output_subdir), so that a second copy of a command, refused by the
-    lock, cannot overwrite a running run's record."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return  # train(cfg) called from Python: no Hydra run to record
-    folder = out / ".hydra"
-    folder.mkdir(exist_ok=True)
-    OmegaConf.save(cfg, folder / "config.yaml")
-    OmegaConf.save(HydraConfig.instance().cfg, folder / "hydra.yaml")
-    OmegaConf.save(HydraConfig.get().overrides.task, folder / "overrides.yaml")
 
 
 def link_job_logs(out: Path) -> None:

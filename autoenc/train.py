@@ -17,6 +17,7 @@ from autoenc import UserError, cuda_graph, dashboard, ddp
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
+from autoenc.record import check_same_run, save_hydra_config
 from autoenc.rundir import (
     AtomicCheckpointIO,
     RunLock,
@@ -25,7 +26,6 @@ from autoenc.rundir import (
     link_job_logs,
     prepare_output_dir,
     previous_state,
-    save_hydra_config,
     write_json,
 )
 from autoenc.speed import apply as apply_speed
@@ -69,6 +69,7 @@ def train(cfg: DictConfig) -> dict:
     if not is_rank_zero():  # DDP's other processes: rank 0 holds the lock and keeps the records
         return fit_and_test(cfg, out)
     with RunLock(out), ddp.run_of_a_sweep(out):
+        check_same_run(out, cfg)
         save_hydra_config(out, cfg)
         link_job_logs(out)
         return fit_and_test(cfg, out)

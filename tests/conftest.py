@@ -63,6 +63,11 @@ def private_cache_home(tmp_path_factory):
         os.environ["XDG_CACHE_HOME"] = old
 
 
+def sweep_runs(sweep: Path) -> list[str]:
+    """The run folders of a sweep (<arch>_<task>_s<seed>_<hash of the overrides>), sorted by name."""
+    return sorted(p.name for p in sweep.iterdir() if p.is_dir() and (p / ".hydra").is_dir())
+
+
 @pytest.fixture
 def make_cfg(tmp_path):
     return lambda *overrides: compose_config("config", tmp_path, *overrides)

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, sweep_runs
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -52,3 +52,30 @@ def test_bad_numbers_give_one_line_and_no_result(tmp_path, override, words):
     assert r.returncode == 1
     assert r.stderr.strip().startswith("error:") and words in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "checkpoints").exists()
+
+
+def test_a_sweep_run_in_two_parts_into_one_folder_keeps_each_run(tmp_path):
+    """`-m optimizer.lr=0.001` then `-m optimizer.lr=0.0005` with the same hydra.sweep.dir: two runs,
+    each in a folder named after its overrides; the first command again reports its run."""
+    common = ("-m", "dataset=photos", "trainer=debug", "trainer.enable_progress_bar=false",
+              f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    for lr in ("0.001", "0.0005"):
+        r = run(*common, f"optimizer.lr={lr}")
+        assert r.returncode == 0, r.stderr[-2000:]
+    runs = sweep_runs(tmp_path)
+    assert len(runs) == 2 and all(name.startswith("classic_reconstruct_s0_") for name in runs)
+    lrs = sorted(json.loads((tmp_path / name / "metrics.json").read_text())["lr"] for name in runs)
+    assert lrs == [0.0005, 0.001]
+    again = run(*common, "optimizer.lr=0.001")
+    assert again.returncode == 0 and "already holds a finished run" in again.stdout and sweep_runs(tmp_path) == runs
+
+
+def test_a_folder_holding_another_configs_run_is_refused_untouched(tmp_path):
+    first = run("dataset=photos", "trainer=debug", "trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"}
+    r = run("dataset=photos", "trainer=debug", "optimizer.lr=0.0005", f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {tmp_path} holds a run of another config (optimizer.lr: 0.001 there, 0.0005 here)")
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"} == before

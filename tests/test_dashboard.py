@@ -11,16 +11,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import QUIET, ROOT, compose_config
+from conftest import QUIET, ROOT, compose_config, sweep_runs
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from autoenc import dashboard
 from autoenc.evaluate import evaluate
 from autoenc.module import AutoEncoder
 
-JOBS = ["0_classic_reconstruct_s0", "1_classic_y2uv_s0"]
 HPARAMS = {"arch", "widths", "kernel_size", "block", "task", "dataset", "optimizer", "lr", "batch_size", "max_epochs",
            "seed", "precision", "latent_size", "params"}  # fmt: skip
+
+
+JOBS: list[str] = []  # the sweep's two run folders, once the sweep fixture made them
 
 
 def free_port() -> int:
@@ -74,6 +76,7 @@ def sweep(tmp_path_factory) -> Path:
                         "trainer.max_epochs=2", "task=reconstruct,y2uv", *QUIET, f"hydra.sweep.dir={root}"],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
+    JOBS[:] = sweep_runs(root)  # classic_reconstruct_s0_<hash>, classic_y2uv_s0_<hash>
     evaluate(compose_config("eval", root / "eval", f"ckpt_path={root / JOBS[1]}/checkpoints/best.ckpt"))
     model = AutoEncoder(widths=[16, 24, 32], task="gray2rgb")  # a run still in its first epoch
     hparams = dashboard.run_hparams("16-24-32", model.describe(), "photos", "Adam", 1e-3, 64, 15, 0, "32-true")

@@ -9,8 +9,7 @@ import time
 
 import pytest
 import torch
-from conftest import CONF, ROOT
-from hydra import compose, initialize_config_dir
+from conftest import ROOT
 from omegaconf import OmegaConf
 
 from autoenc.data import ImageDataModule
@@ -132,15 +131,3 @@ def test_study_number_only_for_the_cell_the_study_ran():
     assert study_mse("32-48-64_single", "y2uv", 15, 1e-5) == 0.013091
     assert study_mse("32-48-64_single", "y2uv", 50, 1e-3) is None  # the study ran 15 epochs
     assert study_mse("32-48-64_single", "y2uv", 15, 1e-4) is None
-
-
-def test_lr_study_run_in_parts_names_each_run_by_lr_and_epochs():
-    """`experiment=lr_study optimizer.lr=1e-4` then `... =1e-5` into one sweep dir: two folders, not one refused."""
-
-    def subdir(*overrides: str) -> str:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("config", overrides=["experiment=lr_study", *overrides], return_hydra_config=True)
-        return cfg.hydra.sweep.subdir
-
-    names = {subdir(f"optimizer.lr={lr}", f"trainer.max_epochs={ep}") for lr in ("1e-4", "1e-5") for ep in (15, 50)}
-    assert names == {f"32-48-64_single_y2uv_lr{lr}_ep{ep}_s0" for lr in ("0.0001", "1e-05") for ep in (15, 50)}

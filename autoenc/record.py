@@ -1,0 +1,73 @@
+"""What a run folder records of its config (.hydra/), and the check that a folder is only ever
+taken for the run it holds: a finished or half-trained run of another config is refused, never
+reported or resumed, whatever the folder's name."""
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from autoenc import UserError
+
+# Keys that change how a run goes, not what it trains (speed.* changes speed, not results:
+# tests/test_speed.py), or where it writes: two configs that differ only here are the same run.
+NOT_THE_RUN = ("output_dir", "retrain", "ckpt_path", "speed", "trainer.enable_progress_bar",
+               "trainer.enable_model_summary", "trainer.log_every_n_steps", "dataset.cache_dir",
+               "dataset.download")  # fmt: skip
+
+
+class AnotherRunsFolder(UserError):
+    """This run folder holds a run of another config: nothing here may be touched."""
+
+
+def save_hydra_config(out: Path, cfg: DictConfig) -> None:
+    """.hydra/config.yaml, and under Hydra hydra.yaml and overrides.yaml, as Hydra writes them.
+    Hydra's own writing is off (conf/config.yaml hydra.output_subdir), so that a second copy of a
+    command, refused by the lock, cannot overwrite a running run's record."""
+    from hydra.core.hydra_config import HydraConfig
+
+    folder = out / ".hydra"
+    folder.mkdir(exist_ok=True)
+    OmegaConf.save(cfg, folder / "config.yaml")
+    if HydraConfig.initialized():
+        OmegaConf.save(HydraConfig.instance().cfg, folder / "hydra.yaml")
+        OmegaConf.save(HydraConfig.get().overrides.task, folder / "overrides.yaml")
+
+
+def check_same_run(out: Path, cfg: DictConfig) -> None:
+    """Refuse, in one line, a folder that holds results or checkpoints of a run whose recorded
+    config trains something else (retrain=true replaces them, setting them aside)."""
+    recorded = out / ".hydra" / "config.yaml"
+    holds_a_run = (out / "metrics.json").is_file() or (out / "checkpoints").is_dir()
+    if cfg.get("retrain") or not holds_a_run or not recorded.is_file():
+        return
+    differ = differences(what_it_trains(OmegaConf.load(recorded)), what_it_trains(cfg))
+    if differ:
+        shown = "; ".join(f"{key}: {there} there, {here} here" for key, (there, here) in differ.items())
+        raise AnotherRunsFolder(
+            f"{out} holds a run of another config ({shown}); nothing there was touched: choose another folder "
+            "(hydra.run.dir=... / hydra.sweep.dir=...), or add retrain=true to set that run aside and train this one"
+        )
+
+
+def what_it_trains(cfg: DictConfig) -> dict:
+    """The config as flat dotted keys, without the keys that do not change the trained model."""
+    flat: dict = {}
+
+    def walk(node, prefix: str) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if path in NOT_THE_RUN:
+                continue
+            if isinstance(value, dict):
+                walk(value, f"{path}.")
+            else:
+                flat[path] = value
+
+    walk(OmegaConf.to_container(cfg, resolve=False), "")
+    return flat
+
+
+def differences(there: dict, here: dict) -> dict[str, tuple]:
+    """Keys set on both sides to different values (a key on one side only is a setting that did
+    not exist when the other was recorded: it had its default there)."""
+    return {k: (there[k], here[k]) for k in sorted(set(there) & set(here)) if there[k] != here[k]}
