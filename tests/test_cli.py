@@ -68,6 +68,13 @@ def test_a_sweep_run_in_two_parts_into_one_folder_keeps_each_run(tmp_path):
     assert lrs == [0.0005, 0.001]
     again = run(*common, "optimizer.lr=0.001")
     assert again.returncode == 0 and "already holds a finished run" in again.stdout and sweep_runs(tmp_path) == runs
+    # a folder named as sweeps were before (job number first) gets its name back from its record
+    (tmp_path / runs[0]).rename(tmp_path / "0_classic_reconstruct_s0")
+    script = [sys.executable, str(ROOT / "scripts" / "rename_sweep.py"), str(tmp_path)]
+    dry = subprocess.run([*script, "--dry-run"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert f"0_classic_reconstruct_s0 -> {runs[0]}" in dry.stdout and (tmp_path / "0_classic_reconstruct_s0").is_dir()
+    r = subprocess.run(script, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0 and "1 folder(s) renamed" in r.stdout and sweep_runs(tmp_path) == runs
 
 
 def test_a_folder_holding_another_configs_run_is_refused_untouched(tmp_path):
