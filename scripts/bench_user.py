@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--extra", nargs="*", default=[], help="more overrides for train.py (a variant to try)")
     args = parser.parse_args()
+    if any(size <= 0 or size % 80 for size in args.sizes):
+        parser.error(f"--sizes {args.sizes}: each must be a positive multiple of 80 (80% of a multiple of 100 tiles)")
     print(f"host: {cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; {args.epochs} "
           f"epochs, {args.repeats} repeats; train.py extra: {' '.join(args.extra) or 'none'}", flush=True)  # fmt: skip
     rows = []
