@@ -9,7 +9,6 @@ python train.py -m experiment=table                # the study's whole table (th
 python train.py --help                             # the config groups and options
 """
 
-import hashlib
 import os
 import sys
 import traceback
@@ -19,11 +18,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from autoenc.ddp import child_argv
+from autoenc.record import short_hash
 from autoenc.slurm import register_resolvers as register_slurm_resolvers
 
 # A run's folder is named after its overrides, so the same command finds its own earlier run
 # (to resume it, or to see it finished): conf/config.yaml hydra.run.dir
-OmegaConf.register_new_resolver("short_hash", lambda text: hashlib.sha1(str(text).encode()).hexdigest()[:8])
+OmegaConf.register_new_resolver("short_hash", short_hash)
 register_slurm_resolvers()  # conf/hydra/launcher/slurm.yaml: GPUs and CPUs a job asks for
 
 

@@ -5,13 +5,17 @@ processes get that run's own overrides instead, and each run of the sweep starts
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-RUN_ARGS = "AUTOENC_DDP_RUN_ARGS"  # the run's overrides, for the processes Lightning starts
+RUN_ARGS = "AUTOENC_DDP_RUN_ARGS"  # the run's command line, for the processes Lightning starts
+CONFIG_FLAGS = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir")
+SWEEP_ONLY = ("hydra.mode", "hydra.sweep", "hydra/launcher", "hydra.launcher", "hydra/sweeper", "hydra.sweeper",
+              "hydra.run.dir", "hydra.output_subdir", "hydra.job.name")  # fmt: skip
 LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE", RUN_ARGS)
 
 
@@ -21,6 +25,21 @@ def child_argv(argv: list[str], environ: os._Environ | dict) -> list[str]:
     if "LOCAL_RANK" not in environ or RUN_ARGS not in environ:
         return argv
     return [argv[0], *json.loads(environ[RUN_ARGS]), f"hydra.job.name=train_ddp_process_{environ['LOCAL_RANK']}"]
+
+
+def config_flags(argv: list[str]) -> list[str]:
+    """The command line's choice of config (-cn/-cp/-cd, in either spelling), which a run's other
+    processes must share."""
+    flags, i = [], 0
+    while i < len(argv):
+        name = argv[i].split("=", 1)[0]
+        if name in CONFIG_FLAGS:
+            takes_next = "=" not in argv[i] and i + 1 < len(argv)
+            flags += argv[i : i + 2] if takes_next else [argv[i]]
+            i += 2 if takes_next else 1
+        else:
+            i += 1
+    return flags
 
 
 def in_sweep() -> bool:
@@ -44,7 +63,10 @@ def run_of_a_sweep(out: Path) -> Iterator[None]:
     from hydra.core.hydra_config import HydraConfig
 
     before = {key: os.environ.get(key) for key in LAUNCH_ENV}
-    run = [*HydraConfig.get().overrides.task, f'hydra.run.dir="{out}"', "hydra.output_subdir=null"]
+    overrides = HydraConfig.get().overrides
+    hydra_own = [o for o in overrides.hydra if not o.lstrip("~+").startswith(SWEEP_ONLY)]
+    run = [*config_flags(sys.argv[1:]), *overrides.task, *hydra_own, f'hydra.run.dir="{out}"',
+           "hydra.output_subdir=null"]  # fmt: skip
     os.environ[RUN_ARGS] = json.dumps(run)
     try:
         yield

@@ -76,6 +76,8 @@ class AutoEncoder(L.LightningModule):
         self.save_hyperparameters()
         self.task = get_task(task)
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
+        # constants, the same everywhere: DDP need not broadcast them every step
+        self._ddp_params_and_buffers_to_ignore = [f"task.{name}" for name, _ in self.task.named_buffers()]
         self.train_mse = WeightedMean()  # keeps NaN (divergence) and avoids a sync
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)

@@ -2,6 +2,7 @@
 taken for the run it holds: a finished or half-trained run of another config is refused, never
 reported or resumed, whatever the folder's name."""
 
+import hashlib
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -15,32 +16,57 @@ NOT_THE_RUN = ("output_dir", "retrain", "ckpt_path", "speed", "trainer.enable_pr
                "dataset.download")  # fmt: skip
 
 
+def short_hash(text) -> str:
+    """The hash in run and sweep folder names (conf/config.yaml): of the overrides' text."""
+    return hashlib.sha1(str(text).encode()).hexdigest()[:8]
+
+
 class AnotherRunsFolder(UserError):
     """This run folder holds a run of another config: nothing here may be touched."""
 
 
 def save_hydra_config(out: Path, cfg: DictConfig) -> None:
-    """.hydra/config.yaml, and under Hydra hydra.yaml and overrides.yaml, as Hydra writes them.
-    Hydra's own writing is off (conf/config.yaml hydra.output_subdir), so that a second copy of a
-    command, refused by the lock, cannot overwrite a running run's record."""
+    """.hydra/config.yaml, and under Hydra hydra.yaml and overrides.yaml, as Hydra writes them
+    (each written beside its name, then renamed). Hydra's own writing is off (conf/config.yaml
+    hydra.output_subdir), so that a second copy of a command, refused by the lock, cannot
+    overwrite a running run's record."""
     from hydra.core.hydra_config import HydraConfig
 
     folder = out / ".hydra"
     folder.mkdir(exist_ok=True)
-    OmegaConf.save(cfg, folder / "config.yaml")
+    records = {"config.yaml": cfg}
     if HydraConfig.initialized():
-        OmegaConf.save(HydraConfig.instance().cfg, folder / "hydra.yaml")
-        OmegaConf.save(HydraConfig.get().overrides.task, folder / "overrides.yaml")
+        records |= {"hydra.yaml": HydraConfig.instance().cfg, "overrides.yaml": HydraConfig.get().overrides.task}
+    for name, content in records.items():
+        OmegaConf.save(content, folder / f"{name}.tmp")
+        (folder / f"{name}.tmp").replace(folder / name)
+
+
+def holds_a_run(out: Path) -> bool:
+    return (out / "metrics.json").is_file() or (out / "checkpoints").is_dir()
+
+
+def record_new_run(out: Path, cfg: DictConfig) -> None:
+    """The record describes the training: written when the folder holds no run yet, kept when a
+    command reports or resumes the run there (its speed.* or ckpt_path may differ)."""
+    if not holds_a_run(out) or not (out / ".hydra" / "config.yaml").is_file():
+        save_hydra_config(out, cfg)
 
 
 def check_same_run(out: Path, cfg: DictConfig) -> None:
     """Refuse, in one line, a folder that holds results or checkpoints of a run whose recorded
     config trains something else (retrain=true replaces them, setting them aside)."""
     recorded = out / ".hydra" / "config.yaml"
-    holds_a_run = (out / "metrics.json").is_file() or (out / "checkpoints").is_dir()
-    if cfg.get("retrain") or not holds_a_run or not recorded.is_file():
+    if cfg.get("retrain") or not holds_a_run(out) or not recorded.is_file():
         return
-    differ = differences(what_it_trains(OmegaConf.load(recorded)), what_it_trains(cfg))
+    try:
+        earlier = OmegaConf.load(recorded)
+    except Exception as e:  # a damaged record: never guess whose run it is
+        raise AnotherRunsFolder(
+            f"{out} holds a run whose record {recorded} cannot be read ({type(e).__name__}); nothing there was "
+            "touched: choose another folder, or add retrain=true"
+        ) from None
+    differ = differences(what_it_trains(earlier), what_it_trains(cfg))
     if differ:
         shown = "; ".join(f"{key}: {there} there, {here} here" for key, (there, here) in differ.items())
         raise AnotherRunsFolder(

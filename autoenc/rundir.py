@@ -159,14 +159,7 @@ def previous_state(out: Path, cfg: DictConfig) -> tuple[dict | None, str | None]
     ckpt_path=... resumes from that file; retrain=true sets earlier results aside."""
     metrics = out / "metrics.json"
     if cfg.get("retrain"):
-        if metrics.exists() or (out / "checkpoints").exists():
-            aside = out / f"replaced_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-            aside.mkdir()
-            for p in (metrics, out / "checkpoints"):
-                if p.exists():
-                    os.replace(p, aside / p.name)
-            print(f"autoenc: retrain=true: earlier results moved to {aside}")
-        return None, cfg.get("ckpt_path")
+        return None, cfg.get("ckpt_path")  # train() set the earlier run aside (set_aside_earlier_run)
     if cfg.get("ckpt_path"):
         if not Path(cfg.ckpt_path).is_file():
             raise UserError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint")
@@ -174,6 +167,20 @@ def previous_state(out: Path, cfg: DictConfig) -> tuple[dict | None, str | None]
     if metrics.is_file():
         return json.loads(metrics.read_text()), None
     return None, newest_intact_checkpoint(out / "checkpoints")
+
+
+def set_aside_earlier_run(out: Path) -> None:
+    """retrain=true: an earlier run's results, checkpoints, record and TensorBoard events move to
+    replaced_<time>/ (kept whole, never deleted), so the new run starts in a clean folder."""
+    parts = [out / name for name in ("metrics.json", "checkpoints", ".hydra", "tb", "failed.txt")]
+    if not ((out / "metrics.json").exists() or (out / "checkpoints").exists()):
+        return
+    aside = out / f"replaced_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    aside.mkdir()
+    for p in parts:
+        if p.exists():
+            os.replace(p, aside / p.name)
+    print(f"autoenc: retrain=true: earlier results moved to {aside}")
 
 
 def newest_intact_checkpoint(folder: Path) -> str | None:

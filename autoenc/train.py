@@ -17,7 +17,7 @@ from autoenc import UserError, cuda_graph, dashboard, ddp
 from autoenc.data import ImageDataModule
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
-from autoenc.record import check_same_run, save_hydra_config
+from autoenc.record import check_same_run, record_new_run
 from autoenc.rundir import (
     AtomicCheckpointIO,
     RunLock,
@@ -26,6 +26,7 @@ from autoenc.rundir import (
     link_job_logs,
     prepare_output_dir,
     previous_state,
+    set_aside_earlier_run,
     write_json,
 )
 from autoenc.speed import apply as apply_speed
@@ -58,8 +59,13 @@ def check_config(cfg: DictConfig) -> None:
     speed = cfg.get("speed") or {}
     resolve_channels_last(speed.get("channels_last", "auto"), accelerator)
     compile_backend(speed.get("compile", False))
+    keep = speed.get("malloc_keep_mb", 256)
+    if not isinstance(keep, int) or not 0 <= keep < 2048:
+        raise UserError(f"speed.malloc_keep_mb={keep}: must be an integer from 0 (glibc's defaults) to 2047")
     precision = resolve_precision(cfg.trainer.get("precision", "auto"), accelerator, cfg.arch.block)
-    cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision)
+    one_device = str(cfg.trainer.get("strategy", "auto")) in ("auto", "single_device") and str(
+        cfg.trainer.get("devices", 1)) in ("1", "[0]")  # fmt: skip
+    cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision, one_device)
 
 
 def train(cfg: DictConfig) -> dict:
@@ -70,7 +76,9 @@ def train(cfg: DictConfig) -> dict:
         return fit_and_test(cfg, out)
     with RunLock(out), ddp.run_of_a_sweep(out):
         check_same_run(out, cfg)
-        save_hydra_config(out, cfg)
+        if cfg.get("retrain"):
+            set_aside_earlier_run(out)
+        record_new_run(out, cfg)
         link_job_logs(out)
         return fit_and_test(cfg, out)
 

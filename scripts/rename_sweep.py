@@ -10,10 +10,13 @@ that already has its name, or lacks the record, is left as it is; nothing is ove
 """
 
 import argparse
-import hashlib
+import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from autoenc.record import short_hash  # noqa: E402
 
 
 def new_name(run: Path) -> str | None:
@@ -21,8 +24,7 @@ def new_name(run: Path) -> str | None:
     if not (config.is_file() and hydra.is_file()):
         return None
     cfg, job = OmegaConf.load(config), OmegaConf.load(hydra).hydra.job
-    digest = hashlib.sha1(str(job.override_dirname).encode()).hexdigest()[:8]  # train.py's short_hash
-    return f"{cfg.arch.name}_{cfg.task.name}_s{cfg.seed}_{digest}"
+    return f"{cfg.arch.name}_{cfg.task.name}_s{cfg.seed}_{short_hash(job.override_dirname)}"
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from autoenc.dashboard import Throughput
 from autoenc.data import ImageDataModule
 from autoenc.module import AutoEncoder
 from autoenc.tasks import TASKS
-from autoenc.train import graph_the_step
+from autoenc.train import check_config, graph_the_step
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +132,21 @@ def test_cuda_graphs_only_on_a_single_device_strategy(monkeypatch):
     assert not graph_the_step("auto", ddp)
 
 
+def test_a_cuda_graph_under_ddp_is_refused_before_anything_is_built(make_cfg, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for devices in ("1", "2"):
+        cfg = make_cfg("trainer=ddp", "trainer.accelerator=gpu", f"trainer.devices={devices}",
+                       "trainer.precision=32-true", "speed.cuda_graph=true")  # fmt: skip
+        with pytest.raises(UserError, match="not under DDP"):
+            check_config(cfg)
+    check_config(make_cfg("trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true"))
+
+
+def test_speed_malloc_keep_mb_out_of_range_says_so(make_cfg):
+    with pytest.raises(UserError, match="speed.malloc_keep_mb=4096: must be an integer from 0"):
+        check_config(make_cfg("speed.malloc_keep_mb=4096"))
+
+
 # (native bf16, compute capability) -> precision=auto: H100/A100, T4, V100, P100
 GPUS = [
     (True, (9, 0), "bf16-mixed"),
@@ -163,6 +178,18 @@ def test_layout_auto_is_channels_last_on_the_cpu_and_nchw_on_a_gpu(monkeypatch):
     assert speed.resolve_channels_last("auto", "auto") is False and speed.resolve_channels_last("auto", "gpu") is False
     with pytest.raises(UserError, match="auto, true, false"):
         speed.resolve_channels_last("nhwc", "cpu")
+
+
+def test_a_sweeps_ddp_process_gets_its_runs_command_line():
+    from autoenc.ddp import RUN_ARGS, child_argv, config_flags
+
+    assert config_flags(["-m", "-cn", "other", "seed=0,1", "--config-dir=/x", "trainer=ddp"]) == [
+        "-cn", "other", "--config-dir=/x"]  # fmt: skip
+    run = '["-cn", "other", "seed=1", "hydra.run.dir=\\"/out\\""]'
+    argv = ["train.py", "-m", "-cn", "other", "seed=0,1"]
+    assert child_argv(argv, {"LOCAL_RANK": "1", RUN_ARGS: run}) == [
+        "train.py", "-cn", "other", "seed=1", 'hydra.run.dir="/out"', "hydra.job.name=train_ddp_process_1"]  # fmt: skip
+    assert child_argv(argv, {"LOCAL_RANK": "1"}) == argv and child_argv(argv, {RUN_ARGS: run}) == argv
 
 
 def test_parallel_jobs_spread_over_the_gpus(monkeypatch):

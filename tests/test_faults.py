@@ -170,6 +170,7 @@ def test_retrain_sets_the_earlier_result_aside(make_cfg, tmp_path):
     train(make_cfg("dataset=photos", "trainer=debug", "retrain=true", *QUIET))
     aside = list(tmp_path.glob("replaced_*"))
     assert len(aside) == 1 and (aside[0] / "metrics.json").is_file() and (aside[0] / "checkpoints").is_dir()
+    assert (aside[0] / ".hydra" / "config.yaml").is_file() and (aside[0] / "tb").is_dir()  # its record goes along
 
 
 def test_explicit_ckpt_path_resumes(make_cfg, tmp_path):
