@@ -26,9 +26,14 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def cpu_flags(cpuinfo: str) -> set[str]:
+    """The feature flags of /proc/cpuinfo's first CPU."""
+    return set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), []))
+
+
 def bf16_pays(cpuinfo: str) -> bool:
     """The rule above, from /proc/cpuinfo's text."""
-    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), []))
+    flags = cpu_flags(cpuinfo)
     amd = "AuthenticAMD" in cpuinfo
     return "amx_bf16" in flags or (amd and "avx512_bf16" in flags)
 

@@ -36,6 +36,7 @@ from bench import ARCHS, BATCH, bare, make_images  # noqa: E402
 
 from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.model import CAE  # noqa: E402
+from autoenc.speed import cpu_flags  # noqa: E402
 
 DEFAULT_ARCHS = ["classic", "4-6-8", "32-48-64_single", "32-48-64_double"]
 
@@ -138,7 +139,7 @@ def cpu_name() -> str:
     """The CPU's model name and the flags that decide speed here (AVX2, AVX-512, AMX)."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    flags = cpu_flags(info)
     shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
     return f"{name}, {os.cpu_count()} cores, {' '.join(shown) or 'no AVX2'}"
 
