@@ -9,10 +9,13 @@ import math
 import time
 
 import torch
+from lightning.pytorch.core.module import _jit_is_scripting
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+from torch.utils.tensorboard._pytorch_graph import graph as trace_graph
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 
 # HPARAMS metrics: TensorBoard tag -> metrics.json key (the first five are shown by default).
@@ -37,6 +40,27 @@ LAYOUT = {
         "speed (images/s)": ["Multiline", ["train/images_per_s"]],
     }
 }
+
+
+class RunLogger(TensorBoardLogger):
+    """Lightning's TensorBoardLogger that writes the network's graph once per run (Lightning asks
+    at the start of fit and again of test) and traces each network once per process (torch.jit,
+    about 0.25 s: a sweep's runs of the same network share the trace)."""
+
+    traced: dict[tuple, tuple] = {}  # (module, its repr and mode, input shape, dtype, strides) -> the graph
+
+    @rank_zero_only
+    def log_graph(self, model: torch.nn.Module, input_array: torch.Tensor | None = None) -> None:
+        x = model.example_input_array if input_array is None else input_array
+        if not self._log_graph or not isinstance(x, torch.Tensor):
+            return super().log_graph(model, input_array)  # Lightning's warnings, or nothing
+        key = (type(model), repr(model), model.training, tuple(x.shape), x.dtype, x.stride())
+        if key not in self.traced:
+            x = model._apply_batch_transfer_handler(model._on_before_batch_transfer(x))  # as Lightning's
+            with _jit_is_scripting():
+                self.traced[key] = trace_graph(model, x)
+        self.experiment._get_file_writer().add_graph(self.traced[key])
+        self._log_graph = False
 
 
 def run_hparams(arch: str, net: dict, dataset: str, optimizer: str, lr: float, batch_size: int, max_epochs: int,

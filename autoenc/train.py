@@ -9,7 +9,6 @@ from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from omegaconf import DictConfig, OmegaConf
 
@@ -124,7 +123,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         say(f"autoenc: resuming from {resume}")
     # a resumed run hides what its killed self logged after the checkpoint (steps > the checkpoint's);
     # the graph is traced with torch.jit, which cannot trace a compiled network
-    logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False, log_graph=compiled is None,
+    logger = dashboard.RunLogger(out, name="tb", version="", default_hp_metric=False, log_graph=compiled is None,
                                purge_step=None if resumed_step is None else resumed_step + 1)  # fmt: skip
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
                                  save_last=True, auto_insert_metric_name=False,

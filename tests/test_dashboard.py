@@ -158,3 +158,25 @@ def test_scalars_images_text_layout_and_graph(sweep, board):
 
     graphs = board.get("/data/plugin/graphs/info")
     assert graphs[run]["run_graph"]
+
+
+def graphs_written(run: Path) -> int:
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    return sum(e.HasField("graph_def") for f in (run / "tb").glob("events.*") for e in EventFileLoader(str(f)).Load())
+
+
+def test_each_run_holds_its_graph_once_and_a_process_traces_each_network_once(tmp_path, monkeypatch):
+    """Lightning asks for the graph at the start of fit and of test: written once. Runs of the same
+    network in one process (a sweep's seeds) share the trace; another network is traced anew."""
+    from autoenc.train import train
+
+    traced, trace = [], dashboard.trace_graph
+    monkeypatch.setattr(dashboard.RunLogger, "traced", {})
+    monkeypatch.setattr(dashboard, "trace_graph", lambda *a: traced.append(a[0].describe()["widths"]) or trace(*a))
+    runs = [("classic", 0), ("classic", 1), ("4-6-8", 0)]
+    for arch, seed in runs:
+        train(compose_config("config", tmp_path / f"{arch}_{seed}", "dataset=photos", "trainer=debug", f"arch={arch}",
+                             f"seed={seed}", *QUIET))  # fmt: skip
+    assert traced == [[8, 12, 16], [4, 6, 8]]
+    assert [graphs_written(tmp_path / f"{arch}_{seed}") for arch, seed in runs] == [1, 1, 1]
