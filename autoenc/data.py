@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from autoenc import UserError
-from autoenc.sources import folder_tiles, load_cifar10, photo_tiles
+from autoenc.sources import array_pictures, folder_tiles, load_cifar10, photo_tiles
 
 SPLITS = ("study", "official")
-SOURCES = ("cifar10", "photos", "images")
+SOURCES = ("cifar10", "photos", "images", "array")
 
 
 # --- split and batches ------------------------------------------------------------------
@@ -109,13 +109,13 @@ class ImageDataModule(L.LightningDataModule):
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
         self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
-        self.train_set = self.val_set = self.test_set = None
+        self.train_set = self.val_set = self.test_set = self.all_set = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
         images, n_official = self.load()
-        images = torch.from_numpy(np.ascontiguousarray(images))
+        self.all_set = images = torch.from_numpy(np.ascontiguousarray(images))  # every picture, in order
         idx = split_indices(len(images), self.split, self.split_seed, n_official)
         self.train_set, self.val_set, self.test_set = (images[i] for i in idx)
 
@@ -125,7 +125,10 @@ class ImageDataModule(L.LightningDataModule):
         if self.name == "photos":
             return photo_tiles(), None
         if self.root is None:
-            raise UserError("dataset=images needs dataset.root=/path/to/a/folder/of/pictures")
+            what = "a/folder/of/pictures" if self.name == "images" else "pictures.npz"
+            raise UserError(f"dataset={self.name} needs dataset.root=/path/to/{what}")
+        if self.name == "array":
+            return array_pictures(self.root), None
         return folder_tiles(self.root, self.on_error, self.cache_dir), None
 
     def sizes(self) -> dict[str, int]:

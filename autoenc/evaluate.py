@@ -14,7 +14,7 @@ from autoenc.inference import load_checkpoint
 from autoenc.rundir import write_json
 from autoenc.speed import apply as apply_speed
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "all")  # all: every picture of the dataset, in its order
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -41,7 +41,7 @@ def evaluate(cfg: DictConfig) -> dict:
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)  # the training's metric names
     trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, precision=precision, logger=logger,
                         enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=False)  # fmt: skip
-    images = {"train": data.train_set, "val": data.val_set, "test": data.test_set}[cfg.split]
+    images = {"train": data.train_set, "val": data.val_set, "test": data.test_set, "all": data.all_set}[cfg.split]
     apply_speed(model)  # channels_last, as in training: in bf16 the kernels must match to reproduce it
     test = trainer.test(model, dataloaders=Batches(images, cfg.batch_size or data.batch_size), verbose=False)[0]
     history = ckpt.get("history", {"train_mse": [], "val_mse": []})

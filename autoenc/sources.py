@@ -1,7 +1,8 @@
 """Picture sources (conf/dataset): each one -> a uint8 (N, 32, 32, 3) array of tiles.
 
 cifar10 (torchvision, checksummed), photos (tiles of scikit-image's colour photos, offline),
-images (any folder of pictures, tiled; decoded once into autoenc/cache.py's cache).
+images (any folder of pictures, tiled; decoded once into autoenc/cache.py's cache), array
+(pictures already decoded, in a .npz or .npy file).
 """
 
 import functools
@@ -166,3 +167,31 @@ def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
     if small:
         messages.append(f"{small} picture(s) smaller than {TILE}x{TILE} gave no tile")
     return np.concatenate(out), messages
+
+
+# --- array: pictures already decoded, in a NumPy file ------------------------------------
+
+
+def array_pictures(path: str | os.PathLike) -> np.ndarray:
+    """uint8 (N, 32, 32, 3) RGB pictures from a .npy file, or from a .npz file's `images` (or its
+    only array), as torchvision's CIFAR10(...).data holds them."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"dataset.root={str(path)!r}: no such file (dataset=array takes a .npz or .npy file)")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{path} is not a NumPy .npz or .npy file ({e})") from None
+    pictures = loaded
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            names = loaded.files
+            if "images" not in names and len(names) != 1:
+                raise UserError(f"{path} holds {', '.join(names)} but no `images`: name the pictures' array images")
+            pictures = loaded["images" if "images" in names else names[0]]
+    if pictures.dtype != np.uint8 or pictures.ndim != 4 or pictures.shape[1:] != (TILE, TILE, 3):
+        raise UserError(
+            f"{path}: the pictures are {pictures.dtype} {tuple(pictures.shape)}; dataset=array takes uint8 "
+            f"(N, {TILE}, {TILE}, 3) RGB, as torchvision's CIFAR10(...).data"
+        )
+    return pictures

@@ -11,7 +11,7 @@ from torchvision.datasets import CIFAR10
 
 from autoenc import UserError
 from autoenc.data import Batches, ImageDataModule, split_indices
-from autoenc.sources import folder_tiles, load_cifar10, photo_tiles, tiles
+from autoenc.sources import array_pictures, folder_tiles, load_cifar10, photo_tiles, tiles
 
 
 def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray:
@@ -192,6 +192,34 @@ def test_empty_or_missing_folder_is_a_clear_error(tmp_path):
         folder_tiles(tmp_path / "nowhere")
     with pytest.raises(UserError, match="dataset.root="):
         ImageDataModule("images", root=None).setup()
+
+
+def test_pictures_in_a_numpy_file(tmp_path):
+    """dataset=array: a .npz file's images (labels beside them ignored), its only array, or a .npy file."""
+    pictures = np.random.default_rng(0).integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "named.npz", images=pictures, labels=np.arange(30), names=np.array(["a"] * 30))
+    np.savez_compressed(tmp_path / "only.npz", pixels=pictures)
+    np.save(tmp_path / "plain.npy", pictures)
+    for name in ("named.npz", "only.npz", "plain.npy"):
+        assert np.array_equal(array_pictures(tmp_path / name), pictures)
+    data = ImageDataModule("array", root=str(tmp_path / "named.npz"))
+    data.setup()
+    assert torch.equal(data.all_set, torch.from_numpy(pictures)) and data.sizes() == {"train": 24, "val": 3, "test": 3}
+
+
+def test_a_numpy_file_that_is_not_pictures_says_what_it_needs(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.zeros(3), b=np.zeros(3))
+    np.save(tmp_path / "float.npy", np.zeros((4, 32, 32, 3), np.float32))
+    np.save(tmp_path / "chw.npy", np.zeros((4, 3, 32, 32), np.uint8))
+    (tmp_path / "text.npz").write_text("not numpy")
+    cases = {"two.npz": "holds a, b but no `images`", "float.npy": r"float32 \(4, 32, 32, 3\); dataset=array takes",
+             "chw.npy": r"uint8 \(4, 3, 32, 32\)", "text.npz": "is not a NumPy .npz or .npy file",
+             "missing.npz": "no such file"}  # fmt: skip
+    for name, message in cases.items():
+        with pytest.raises(UserError, match=message):
+            array_pictures(tmp_path / name)
+    with pytest.raises(UserError, match="dataset=array needs dataset.root=/path/to/pictures.npz"):
+        ImageDataModule("array").setup()
 
 
 def test_study_split_is_80_10_10_disjoint_and_fixed_by_its_seed():

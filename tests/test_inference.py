@@ -66,6 +66,26 @@ def test_eval_reproduces_the_training_test_metric(y2uv_run, tmp_path):
     assert val["test_mse"] == pytest.approx(trained["best_val_mse"], rel=1e-5)  # validation of the best epoch
 
 
+def test_eval_scores_every_picture_of_a_numpy_file(y2uv_run, tmp_path):
+    """eval.py dataset=array split=all: the run's test pictures written as a .npz score as its test split."""
+    import json
+
+    import numpy as np
+
+    from autoenc.data import ImageDataModule
+
+    trained = json.loads((y2uv_run / "metrics.json").read_text())
+    data = ImageDataModule("photos")
+    data.setup()
+    np.savez(tmp_path / "test.npz", images=data.test_set.numpy(), labels=np.zeros(len(data.test_set), np.uint8))
+    ckpt = f"ckpt_path={y2uv_run}/checkpoints/best.ckpt"
+    metrics = evaluate(compose_config("eval", tmp_path / "eval", ckpt, "dataset=array",
+                                      f"dataset.root={tmp_path / 'test.npz'}", "split=all"))  # fmt: skip
+    assert metrics["evaluated"]["images"] == len(data.test_set) and metrics["dataset"] == "array"
+    assert metrics["test_mse"] == pytest.approx(trained["test_mse"], rel=1e-5)
+    assert metrics["test_mse_rgb"] == pytest.approx(trained["test_mse_rgb"], rel=1e-5)
+
+
 def test_onnx_matches_pytorch(model, y2uv_run, tmp_path):
     meta = export_onnx(y2uv_run / "checkpoints" / "best.ckpt", tmp_path / "m.onnx")
     assert meta["autoenc.task"] == "y2uv" and meta["autoenc.stride"] == "4"
