@@ -57,7 +57,12 @@ def evaluate(cfg: DictConfig) -> dict:
         "dataset": data.name,
         "split": data.split,
         "sizes": data.sizes(),
-        "evaluated": {"checkpoint": str(ckpt_path), "split": cfg.split, "images": len(images)},
+        "evaluated": {
+            "checkpoint": str(ckpt_path),
+            "split": cfg.split,
+            "images": len(images),
+            "dataset_root": str(Path(dataset["root"]).expanduser()) if dataset.get("root") else None,
+        },
         **{key.replace("/", "_"): value for key, value in test.items()},
     }
     write_json(out / "metrics.json", metrics)

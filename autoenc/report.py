@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
+from autoenc.rescore import read_scores
+
 if TYPE_CHECKING:
     import torch
 
@@ -41,7 +43,7 @@ def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
         cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
         if (job / "metrics.json").is_file():
             metrics = json.loads((job / "metrics.json").read_text())
-            results.append({**metrics, "dataset": dataset_label(cfg.dataset), "job": job.name})
+            results.append({**metrics, **read_scores(job), "dataset": dataset_label(cfg.dataset), "job": job.name})
             continue
         failed = job / "failed.txt"
         why = failed.read_text().strip().splitlines()[-1] if failed.is_file() else "no result: killed or still running"
@@ -75,17 +77,22 @@ def aggregate(results: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         groups.setdefault((r["arch"], r["task"], r["dataset"], r["epochs"], r["lr"]), []).append(r)
-    rows = []
+    rows, scores = [], SCORES + other_pictures(results)
     for (arch, task, dataset, epochs, lr), runs in groups.items():
         row = {"arch": arch, "task": task, "dataset": dataset, "epochs": epochs, "lr": lr,
                "seeds": len(runs), "latent_size": runs[0]["latent_size"], "params": runs[0]["params"],
                "study_mse": study_mse(arch, task, epochs, lr)}  # fmt: skip
-        for key in SCORES:
+        for key in scores:
             values = [r[key] for r in runs if key in r]
             row[key] = statistics.fmean(values) if values else float("nan")
             row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         rows.append(row)
     return sorted(rows, key=row_order)
+
+
+def other_pictures(results: list[dict]) -> list[str]:
+    """The keys of the scores on other pictures (autoenc/rescore.py) that some run has, in name order."""
+    return sorted({key for r in results for key in r if key.startswith("on_")})
 
 
 def _pm(row: dict, key: str, fmt: str) -> str:
@@ -111,9 +118,14 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
             f"predicting no colour (gray2rgb: the gray image {b['gray2rgb']:.5f}; y2uv: U = V = 0 "
             f"{b['y2uv']:.5f}; l2ab: a = b = 0 {b['l2ab']:.5f}); a colouriser must stay under it."
         )
+    others = other_pictures(results)
+    if others:
+        lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
+                  "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB."]  # fmt: skip
+    heads = [f"on {k[3:].replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}" for k in others]
     lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
-              "study | RGB MSE | PSNR dB | SSIM | colour | train s |",
-              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+              "study | RGB MSE | PSNR dB | SSIM | colour | train s |" + "".join(f" {h} |" for h in heads),
+              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * len(others)]  # fmt: skip
     for r in rows:
         study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
         nocolour = baseline.get(r["dataset"], {}).get(r["task"])
@@ -123,6 +135,7 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
             f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {r['train_seconds']:.1f} |"
+            + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
         )
     if timing := sweep_timing(results):
         lines += ["", timing]

@@ -131,3 +131,40 @@ def test_study_number_only_for_the_cell_the_study_ran():
     assert study_mse("32-48-64_single", "y2uv", 15, 1e-5) == 0.013091
     assert study_mse("32-48-64_single", "y2uv", 50, 1e-3) is None  # the study ran 15 epochs
     assert study_mse("32-48-64_single", "y2uv", 15, 1e-4) is None
+
+
+def test_make_table_scores_every_run_on_files_of_pictures(tmp_path, y2uv_run, capsys):
+    """--pictures NAME=FILE: a column per file, the run's best checkpoint on every picture of it;
+    kept beside the run and redone only when the file (or the checkpoint) changes."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_table
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(y2uv_run, sweep / "run")
+    trained = json.loads((sweep / "run" / "metrics.json").read_text())
+    data = ImageDataModule("photos")
+    data.setup()
+    test = data.test_set.numpy()
+    np.savez(tmp_path / "same.npz", images=test)
+    noisy = np.clip(test.astype(int) + np.random.default_rng(0).integers(-20, 21, test.shape), 0, 255).astype(np.uint8)
+    np.save(tmp_path / "noisy.npy", noisy)
+    args = [str(sweep), "--pictures", f"same={tmp_path / 'same.npz'}", f"noisy={tmp_path / 'noisy.npy'}"]
+    assert make_table.main(args) == 0
+    out = capsys.readouterr()
+    assert "scored 2 checkpoint x file pair(s) anew" in out.err
+    row = next(csv.DictReader((sweep / "table.csv").open()))
+    assert float(row["on_same_mse"]) == pytest.approx(trained["test_mse"], rel=1e-5)  # its test split, as a file
+    assert float(row["on_same_mse_rgb"]) == pytest.approx(trained["test_mse_rgb"], rel=1e-5)
+    assert float(row["on_noisy_mse_rgb"]) > float(row["on_same_mse_rgb"])
+    header = next(line for line in out.out.splitlines() if line.startswith("| arch |"))
+    assert header.endswith("| on noisy MSE | on noisy RGB MSE | on same MSE | on same RGB MSE |")
+    assert make_table.main(args) == 0 and "scored 0 checkpoint" in capsys.readouterr().err
+    np.savez(tmp_path / "same.npz", images=noisy)  # the file changed: scored again
+    assert make_table.main(args) == 0 and "scored 1 checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        make_table.main([str(sweep), "--pictures", "same"])
+    assert "give NAME=FILE" in capsys.readouterr().err
+    assert make_table.main([str(sweep), "--pictures", f"gone={tmp_path / 'gone.npz'}"]) == 1
+    assert capsys.readouterr().err.strip() == f"error: --pictures gone={tmp_path / 'gone.npz'}: no such file"
