@@ -143,6 +143,14 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
     return out
 
 
+def read_picture(path: Path) -> np.ndarray:
+    """A picture file as uint8 (H, W, 3) RGB."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
 def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
     """(tiles of every readable picture, warnings about the others)."""
     from PIL import Image
@@ -150,8 +158,7 @@ def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
     out, bad, small = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0
     for f in files:
         try:
-            with Image.open(f) as im:
-                picture = np.asarray(im.convert("RGB"))
+            picture = read_picture(f)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             if on_error == "raise":
                 raise UserError(f"cannot read picture {f}: {e}") from None

@@ -222,6 +222,33 @@ def test_a_numpy_file_that_is_not_pictures_says_what_it_needs(tmp_path):
         ImageDataModule("array").setup()
 
 
+def test_pictures_npz_writes_files_of_pictures_in_their_order(tmp_path, capsys):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import pictures_npz
+
+    pictures = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    for i, picture in enumerate(pictures):
+        Image.fromarray(picture).save(tmp_path / f"{i}.png")
+    np.savez(tmp_path / "list.npz", paths=np.array(["2.png", "0.png"]), labels=np.array([7, 3], np.uint8))
+    assert pictures_npz.main([str(tmp_path / "a.npz"), str(tmp_path / "1.png")]) == 0
+    assert pictures_npz.main([str(tmp_path / "b.npz"), "--root", str(tmp_path), "--list-from",
+                              f"{tmp_path / 'list.npz'}:paths"]) == 0  # fmt: skip
+    assert np.array_equal(array_pictures(tmp_path / "a.npz"), pictures[1:2])
+    with np.load(tmp_path / "b.npz") as b:
+        assert np.array_equal(b["images"], pictures[[2, 0]]) and b["labels"].tolist() == [7, 3]
+    Image.fromarray(np.zeros((40, 32, 3), np.uint8)).save(tmp_path / "big.png")
+    capsys.readouterr()
+    for args, message in [([str(tmp_path / "big.png")], "big.png is not a 32x32 picture"),
+                          ([str(tmp_path / "gone.png")], "1 file(s) not found"),
+                          (["--list-from", f"{tmp_path / 'list.npz'}:names"], "no array 'names' (it has paths"),
+                          ([], "no pictures given")]:  # fmt: skip
+        assert pictures_npz.main([str(tmp_path / "c.npz"), *args]) == 1
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "c.npz").exists()
+
+
 def test_study_split_is_80_10_10_disjoint_and_fixed_by_its_seed():
     train, val, test = split_indices(60_000, "study", seed=0)
     assert (len(train), len(val), len(test)) == (48_000, 6_000, 6_000)
