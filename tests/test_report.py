@@ -54,6 +54,17 @@ def test_no_colour_prediction_is_the_gray_baseline():
 
 
 @pytest.mark.slow
+def test_scores_are_fp32_inside_a_bf16_autocast_region():
+    """A bf16 run's test step runs under autocast: the scores must not (SSIM's convolutions in bf16
+    were 0.75 where fp32 gives 0.93)."""
+    true = RGB.clamp(-0.9, 0.9)
+    pred = (true + 0.05 * torch.randn(true.shape, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+    fp32 = scores(pred, true)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16 = scores(pred, true)
+    assert bf16 == pytest.approx(fp32, rel=1e-6)
+
+
 def test_make_table_on_a_tiny_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     cmd = [sys.executable, str(ROOT / "train.py"), "-m", "experiment=table", "dataset=photos", "trainer=debug",
