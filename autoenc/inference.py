@@ -14,10 +14,12 @@ import torch.nn.functional as F
 from autoenc import UserError
 from autoenc.colour import ColourMaths
 from autoenc.module import AutoEncoder
+from autoenc.pictures import Picture, read
 from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
 HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer")  # AutoEncoder's arguments
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
+KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[AutoEncoder, dict]:
@@ -82,14 +84,13 @@ def to_picture(rgb: torch.Tensor) -> np.ndarray:
     return ((rgb.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
-def read_picture(path: Path) -> np.ndarray:
-    """A picture file as uint8 RGB; a clear UserError for unreadable, malformed or huge files
-    (Pillow's decompression-bomb guard stays on)."""
+def read_picture(path: Path) -> Picture:
+    """A picture file as a viewer shows it (autoenc/pictures.py); a clear UserError for unreadable,
+    malformed or huge files (Pillow's decompression-bomb guard stays on)."""
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            return np.array(im.convert("RGB"))  # a writable copy
+        return read(path)
     except Image.DecompressionBombError as e:
         raise UserError(f"{path}: refused, too large ({e})") from None
     except (OSError, ValueError, SyntaxError) as e:
@@ -104,35 +105,49 @@ def picture_files(root: Path) -> list[Path]:
 
 def run_on_files(model: AutoEncoder, jobs: list[tuple[Path, Path]], batch_size: int = 16,
                  side_by_side: bool = False, progress: bool = True) -> tuple[int, list[str]]:  # fmt: skip
-    """Each (input, output) pair: read, run, write (PNG, or the output's format). Pictures of one
-    size go through in batches. Returns (written, problems); an unreadable input is skipped."""
-    from PIL import Image
+    """Each (input, output) pair: read, run, write (PNG, or the output's format; a picture's
+    transparency goes back onto its output where the format keeps it). Pictures of one size go
+    through in batches. Returns (written, messages): unreadable inputs (skipped) and notes."""
     from tqdm import tqdm
 
-    problems, pictures = [], []
+    messages, pictures = [], []
     for src, dst in jobs:
         try:
-            pictures.append((src, dst, read_picture(src)))
+            picture = read_picture(src)
         except UserError as e:
-            problems.append(str(e))
-    pictures.sort(key=lambda p: p[2].shape)
+            messages.append(f"skipped: {e}")
+            continue
+        pictures.append((dst, picture))
+        messages += [f"note: {n}" for n in picture.notes]
+    pictures.sort(key=lambda p: p[1].rgb.shape)
     device = next(model.parameters()).device
     written = 0
     with tqdm(total=len(pictures), unit="picture", disable=not progress) as bar:
         i = 0
         while i < len(pictures):
-            same = [p for p in pictures[i : i + batch_size] if p[2].shape == pictures[i][2].shape]
-            rgb = torch.cat([to_tensor(p[2]) for p in same]).to(device)
-            for (_, dst, picture), out in zip(same, predict_rgb(model, rgb), strict=True):
-                result = to_picture(out)
-                if side_by_side:
-                    result = np.concatenate([picture, result], axis=1)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(result).save(dst)
+            same = [p for p in pictures[i : i + batch_size] if p[1].rgb.shape == pictures[i][1].rgb.shape]
+            rgb = torch.cat([to_tensor(p.rgb) for _, p in same]).to(device)
+            for (dst, picture), out in zip(same, predict_rgb(model, rgb), strict=True):
+                write_picture(dst, to_picture(out), picture, side_by_side)
                 written += 1
             bar.update(len(same))
             i += len(same)
-    return written, problems
+    return written, messages
+
+
+def write_picture(dst: Path, result: np.ndarray, picture: Picture, side_by_side: bool) -> None:
+    """The result (beside its input if asked), with the input's alpha where the format keeps it."""
+    from PIL import Image
+
+    alpha = picture.alpha
+    if side_by_side:
+        result = np.concatenate([picture.rgb, result], axis=1)
+        alpha = None if alpha is None else np.concatenate([alpha, alpha], axis=1)
+    image = Image.fromarray(result)
+    if alpha is not None and dst.suffix.lower() in KEEP_ALPHA:
+        image.putalpha(Image.fromarray(alpha))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    image.save(dst)
 
 
 def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, str]:

@@ -130,7 +130,7 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file())
     if cache_dir and on_error == "skip":  # on_error=raise must look at every file: no cache
         cache = default_dir() if str(cache_dir) == "auto" else cache_dir
-        out = cached_tiles(cache, root, files, f"tile {TILE}", lambda: decode(files, on_error))
+        out = cached_tiles(cache, root, files, f"tile {TILE}, read as shown", lambda: decode(files, on_error))
     else:
         out, messages = decode(files, on_error)
         for message in messages:
@@ -143,22 +143,18 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
     return out
 
 
-def read_picture(path: Path) -> np.ndarray:
-    """A picture file as uint8 (H, W, 3) RGB."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
-
-
 def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
     """(tiles of every readable picture, warnings about the others)."""
     from PIL import Image
 
-    out, bad, small = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0
+    from autoenc.pictures import read
+
+    out, bad, small, animated = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0, 0
     for f in files:
         try:
-            picture = read_picture(f)
+            picture = read(f)
+            animated += bool(picture.notes)
+            picture = picture.rgb
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             if on_error == "raise":
                 raise UserError(f"cannot read picture {f}: {e}") from None
@@ -173,6 +169,8 @@ def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
         messages.append(f"skipped {len(bad)} unreadable picture(s) of {len(files)}: {shown}")
     if small:
         messages.append(f"{small} picture(s) smaller than {TILE}x{TILE} gave no tile")
+    if animated:
+        messages.append(f"{animated} animated picture(s): their first frame only")
     return np.concatenate(out), messages
 
 

@@ -5,7 +5,9 @@
     options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16
 
 The task (y2uv, gray2rgb, l2ab, reconstruct) comes from the checkpoint. Colour tasks keep the
-input's own full-resolution luminance and take only the colour from the model. Unreadable
+input's own full-resolution luminance and take only the colour from the model. Pictures are
+read as a viewer shows them (EXIF orientation, colour profile to sRGB, 16-bit scaled to 8, the
+first frame of an animation); a transparent picture's alpha goes back onto its output. Unreadable
 pictures in a folder are reported and skipped.
 """
 
@@ -43,12 +45,13 @@ def main(argv: list[str]) -> int:
             jobs = [(src, dst / f"{src.stem}.png" if dst.is_dir() else dst)]
         else:
             raise UserError(f"input={src}: no such file or folder")
-        written, problems = run_on_files(model, jobs, args.batch_size, args.side_by_side, progress=len(jobs) > 1)
+        written, messages = run_on_files(model, jobs, args.batch_size, args.side_by_side, progress=len(jobs) > 1)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    for p in problems:
-        print(f"skipped: {p}", file=sys.stderr)
+    for message in messages:
+        print(message, file=sys.stderr)
+    problems = [m for m in messages if m.startswith("skipped:")]
     skipped = f", skipped {len(problems)}" if problems else ""
     print(f"{model.task.name}: wrote {written} picture(s) to {dst}{skipped}")
     return 0 if written else 1

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from autoenc import UserError
-from autoenc.sources import TILE, read_picture
+from autoenc.pictures import read
+from autoenc.sources import TILE
 
 
 def main(argv: list[str]) -> int:
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> int:
             raise UserError("no pictures given: name files, or --list-from FILE:KEY")
         if missing := [str(f) for f in files if not f.is_file()]:
             raise UserError(f"{len(missing)} file(s) not found, e.g. {missing[0]}")
-        pictures = [read_picture(f) for f in files]
+        pictures = [read(f).rgb for f in files]
         if wrong := next((f for f, p in zip(files, pictures, strict=True) if p.shape != (TILE, TILE, 3)), None):
             raise UserError(f"{wrong} is not a {TILE}x{TILE} picture")
         np.savez_compressed(args.out, images=np.stack(pictures), **extra)
