@@ -64,13 +64,14 @@ class RunLogger(TensorBoardLogger):
 
 
 def run_hparams(arch: str, net: dict, dataset: str, optimizer: str, lr: float, batch_size: int, max_epochs: int,
-                seed: int, precision: str) -> dict:  # fmt: skip
+                seed: int, precision: str, scheduler: str = "none") -> dict:  # fmt: skip
     """The hyper-parameters that define a run and the quantities that describe its network:
     one HPARAMS row. Plain numbers and strings, as TensorBoard takes them."""
     return {
         "arch": arch, "widths": "-".join(map(str, net["widths"])), "kernel_size": net["kernel_size"],
         "block": net["block"], "task": net["task"], "dataset": dataset, "optimizer": optimizer, "lr": float(lr),
         "batch_size": batch_size, "max_epochs": max_epochs, "seed": seed, "precision": str(precision),
+        "scheduler": scheduler,
         "latent_size": net["latent_size"], "params": net["params"],
     }  # fmt: skip
 

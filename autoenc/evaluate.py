@@ -71,7 +71,7 @@ def evaluate(cfg: DictConfig) -> dict:
     hparams = dashboard.run_hparams(metrics["arch"], model.describe(), data.name,
                                     trained.get("optimizer", str(optimizer.get("_target_", "?")).rsplit(".", 1)[-1]),
                                     trained.get("lr", optimizer.get("lr", 0.0)), data.batch_size, metrics["epochs"],
-                                    seed, precision)  # fmt: skip
+                                    seed, precision, model.schedule["name"])  # fmt: skip
     dashboard.record(logger, hparams, metrics, OmegaConf.to_yaml(cfg, resolve=True), network)
     print(f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
           f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}")  # fmt: skip

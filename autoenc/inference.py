@@ -17,7 +17,7 @@ from autoenc.module import AutoEncoder
 from autoenc.pictures import Picture, read
 from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
-HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer")  # AutoEncoder's arguments
+HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer", "scheduler")  # AutoEncoder's arguments
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
 KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
 

@@ -20,6 +20,8 @@ from autoenc.cuda_graph import GraphedStep, set_capturable
 from autoenc.dashboard import Throughput
 from autoenc.metrics import RGBScores, WeightedMean
 from autoenc.model import CAE
+from autoenc.schedule import build as build_scheduler
+from autoenc.schedule import check_scheduler
 from autoenc.tasks import get_task
 
 GRID_IMAGES = 8
@@ -70,9 +72,11 @@ class AutoEncoder(L.LightningModule):
         block: str = "single",
         task: str = "reconstruct",
         optimizer: dict | None = None,
+        scheduler: dict | None = None,
     ):
         super().__init__()
         check_optimizer(optimizer)  # before anything else: a checkpoint's hyper-parameters come here too
+        self.schedule = check_scheduler(scheduler)
         self.save_hyperparameters()
         self.task = get_task(task)
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
@@ -139,6 +143,8 @@ class AutoEncoder(L.LightningModule):
         total, count = 0.0, 0
         for one in batch if isinstance(batch, (tuple, list)) else (batch,):
             loss = step(one)
+            if self.schedule["interval"] == "step":
+                self._step_scheduler(self.global_step)
             total, count = total + loss * len(one), count + len(one)  # stays on the device: no sync
             if loss.device.type == "cpu" and not torch.isfinite(loss):  # cheap on the CPU: every step
                 self._diverged(f"the loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}")
@@ -182,12 +188,21 @@ class AutoEncoder(L.LightningModule):
         self.test_rgb.update(self.task.to_rgb(x, pred), rgb)
         self.test_gray.update(self.task.colour.gray(rgb).expand(-1, 3, -1, -1), rgb)
 
+    def _step_scheduler(self, count: int, mse: float | None = None) -> None:
+        """Step the learning-rate schedule after every `frequency` steps (or epochs) counted by count."""
+        scheduler = self.lr_schedulers()
+        if scheduler is not None and count % self.schedule["frequency"] == 0:
+            scheduler.step(mse) if mse is not None else scheduler.step()
+
     def on_train_epoch_end(self) -> None:
         mse = self._epoch_metric("train", self.train_mse)
         self.log("train/images_per_s", self.throughput.end_epoch() * self.trainer.world_size)
         self.log("train/lr", float(self.trainer.optimizers[0].param_groups[0]["lr"]))
         if not math.isfinite(mse):
             self._diverged(f"train/mse is {mse} in epoch {self.current_epoch}")
+        if self.schedule["interval"] == "epoch":
+            watched = self.history[self.schedule["monitor"].replace("/", "_")]  # plateau's: this epoch's
+            self._step_scheduler(self.current_epoch + 1, watched[-1] if self.schedule["name"] == "plateau" else None)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -221,9 +236,23 @@ class AutoEncoder(L.LightningModule):
         self.history[f"{stage}_mse"].append(value.item())  # one host sync per epoch
         return self.history[f"{stage}_mse"][-1]
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self):
         optimizer, settings = check_optimizer(self.hparams.optimizer)  # checked again: hparams can be edited
-        return optimizer(self.parameters(), **settings)
+        optimizer = optimizer(self.parameters(), **settings)
+        scheduler = build_scheduler(self.schedule, optimizer, self._steps_per_epoch(), self.trainer.max_epochs)
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.schedule["interval"]}}
+
+    def _steps_per_epoch(self) -> int:
+        """Optimizer steps in one training epoch of this process (a block of batches is several)."""
+        if self.schedule["name"] == "none":
+            return 0
+        blocks = self.trainer.estimated_stepping_batches // self.trainer.max_epochs  # sets the data up
+        loader = self.trainer.train_dataloader
+        group = getattr(loader, "group", 1)
+        batches = math.ceil(loader._size() / loader.batch_size) if group > 1 else blocks
+        return min(batches, blocks * group)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["history"] = self.history

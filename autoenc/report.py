@@ -69,25 +69,33 @@ def rank(name: str, order: list[str]) -> tuple[int, str]:
 
 
 def row_order(row: dict) -> tuple:
-    return (*rank(row["arch"], ARCH_ORDER), *rank(row["task"], TASK_ORDER), row["epochs"], -row["lr"])
+    return (*rank(row["arch"], ARCH_ORDER), *rank(row["task"], TASK_ORDER), row["epochs"], -row["lr"],
+            row.get("scheduler", "none") != "none", row.get("scheduler", "none"))  # fmt: skip
 
 
 def aggregate(results: list[dict]) -> list[dict]:
     """One row per arch x task (x dataset, epochs, lr): mean and sample std over seeds."""
     groups: dict[tuple, list[dict]] = {}
     for r in results:
-        groups.setdefault((r["arch"], r["task"], r["dataset"], r["epochs"], r["lr"]), []).append(r)
+        epochs = r.get("max_epochs", r["epochs"])  # an early-stopped run is in its configured cell
+        key = (r["arch"], r["task"], r["dataset"], epochs, r["lr"], r.get("scheduler", "none"))
+        groups.setdefault(key, []).append(r)
     rows, scores = [], SCORES + other_pictures(results)
-    for (arch, task, dataset, epochs, lr), runs in groups.items():
-        row = {"arch": arch, "task": task, "dataset": dataset, "epochs": epochs, "lr": lr,
+    for (arch, task, dataset, epochs, lr, scheduler), runs in groups.items():
+        row = {"arch": arch, "task": task, "dataset": dataset, "epochs": epochs, "lr": lr, "scheduler": scheduler,
                "seeds": len(runs), "latent_size": runs[0]["latent_size"], "params": runs[0]["params"],
-               "study_mse": study_mse(arch, task, epochs, lr)}  # fmt: skip
+               "study_mse": study_mse(arch, task, epochs, lr) if scheduler == "none" else None}  # fmt: skip
         for key in scores:
             values = [r[key] for r in runs if key in r]
             row[key] = statistics.fmean(values) if values else float("nan")
             row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         rows.append(row)
     return sorted(rows, key=row_order)
+
+
+def lr_label(row: dict) -> str:
+    """The learning rate, and its schedule where it is not constant (conf/scheduler)."""
+    return f"{row['lr']:g}" + (f" {row['scheduler']}" if row["scheduler"] != "none" else "")
 
 
 def other_pictures(results: list[dict]) -> list[str]:
@@ -131,7 +139,7 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
         nocolour = baseline.get(r["dataset"], {}).get(r["task"])
         nocolour = f"{nocolour:.5f}" if nocolour is not None else ""
         lines.append(
-            f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {r['lr']:g} | {r['seeds']} | "
+            f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
             f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {r['train_seconds']:.1f} |"

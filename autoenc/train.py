@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,6 +28,7 @@ from autoenc.rundir import (
     set_aside_earlier_run,
     write_json,
 )
+from autoenc.schedule import check_scheduler
 from autoenc.speed import apply as apply_speed
 from autoenc.speed import (
     compile_backend,
@@ -48,6 +49,10 @@ def check_config(cfg: DictConfig) -> None:
     check_arch(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block)
     get_task(cfg.task.name)
     check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
+    schedule = check_scheduler(scheduler_spec(cfg))
+    patience = (cfg.get("early_stopping") or {}).get("patience")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
+        raise UserError(f"early_stopping.patience={patience}: must be a positive integer, or null (never stop early)")
     lr = cfg.optimizer.get("lr")
     if not isinstance(lr, (int, float)) or not lr > 0:
         raise UserError(f"optimizer.lr={lr}: must be a positive number")
@@ -64,7 +69,10 @@ def check_config(cfg: DictConfig) -> None:
     precision = resolve_precision(cfg.trainer.get("precision", "auto"), accelerator, cfg.arch.block)
     one_device = str(cfg.trainer.get("strategy", "auto")) in ("auto", "single_device") and str(
         cfg.trainer.get("devices", 1)) in ("1", "[0]")  # fmt: skip
-    cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision, one_device)
+    graphed = cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision, one_device)
+    if graphed and schedule["name"] != "none":
+        raise UserError(f"speed.cuda_graph with scheduler={schedule['name']}: a captured step keeps the learning "
+                        "rate it was captured with; use one or the other")  # fmt: skip
 
 
 def train(cfg: DictConfig) -> dict:
@@ -129,6 +137,8 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
                                  save_last=True, auto_insert_metric_name=False,
                                  enable_version_counter=False)  # fmt: skip
     callbacks = [checkpoint]
+    if (stop := cfg.get("early_stopping") or {}).get("patience"):
+        callbacks.append(EarlyStopping("val/mse", patience=stop.patience, min_delta=stop.get("min_delta", 0.0)))
     if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
         calls = max(1, speed.get("progress_every", 20) // max(1, speed.get("steps_per_call", 1)))
         callbacks.append(TQDMProgressBar(refresh_rate=calls))
@@ -137,7 +147,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     model.cuda_graph = graph_the_step(speed.get("cuda_graph", False), trainer)
     hparams = dashboard.run_hparams(cfg.arch.name, net, cfg.dataset.name, optimizer_name(cfg), cfg.optimizer.lr,
                                     cfg.dataset.batch_size, cfg.trainer.max_epochs, cfg.seed,
-                                    trainer.precision)  # fmt: skip
+                                    trainer.precision, model.schedule["name"])  # fmt: skip
     if is_rank_zero():
         dashboard.start(logger, hparams, OmegaConf.to_yaml(cfg, resolve=True), network)
 
@@ -161,6 +171,8 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "dataset": cfg.dataset.name,
         "seed": cfg.seed,
         "epochs": len(history["train_mse"]),
+        "max_epochs": cfg.trainer.max_epochs,  # more than epochs where early stopping ended the run
+        "scheduler": model.schedule["name"],
         "batch_size": cfg.dataset.batch_size,
         "optimizer": optimizer_name(cfg),
         "lr": cfg.optimizer.lr,
@@ -214,7 +226,13 @@ def make_model(cfg: DictConfig) -> AutoEncoder:
         block=cfg.arch.block,
         task=cfg.task.name,
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        scheduler=scheduler_spec(cfg),
     )
+
+
+def scheduler_spec(cfg: DictConfig) -> dict | None:
+    """conf/scheduler's settings (None: the constant rate; configs from before the group had none)."""
+    return OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None
 
 
 def optimizer_name(cfg: DictConfig) -> str:

@@ -19,7 +19,7 @@ from autoenc.evaluate import evaluate
 from autoenc.module import AutoEncoder
 
 HPARAMS = {"arch", "widths", "kernel_size", "block", "task", "dataset", "optimizer", "lr", "batch_size", "max_epochs",
-           "seed", "precision", "latent_size", "params"}  # fmt: skip
+           "seed", "precision", "latent_size", "params", "scheduler"}  # fmt: skip
 
 
 JOBS: list[str] = []  # the sweep's two run folders, once the sweep fixture made them

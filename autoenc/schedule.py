@@ -1,0 +1,63 @@
+"""Learning-rate schedules (conf/scheduler): none (the study's constant rate), cosine, onecycle
+and plateau, as torch.optim.lr_scheduler builds them. Built from plain values (a checkpoint's
+hyper-parameters too); the LightningModule steps them itself, since it steps its optimizer
+itself (manual optimisation): after every `frequency` optimizer steps or epochs, plateau after
+validation with the monitored MSE."""
+
+import torch
+from torch.optim import lr_scheduler
+
+from autoenc import UserError
+
+SCHEDULES = {"none": None, "cosine": lr_scheduler.CosineAnnealingLR, "onecycle": lr_scheduler.OneCycleLR,
+             "plateau": lr_scheduler.ReduceLROnPlateau}  # fmt: skip
+SCHEDULE_KEYS = ("name", "interval", "frequency", "monitor")  # autoenc's; the other keys go to torch
+MONITORS = ("val/mse", "train/mse")
+PLAIN = (bool, int, float, str, type(None))
+
+
+def check_scheduler(spec: dict | None) -> dict:
+    """A scheduler config -> itself with its defaults, checked: a known name, interval step|epoch
+    (plateau: epoch), a positive frequency, a monitor autoenc logs, plain torch settings that the
+    scheduler takes. Every mistake is one UserError naming the key."""
+    spec = {"name": "none", "interval": "step", "frequency": 1, "monitor": "val/mse", **(spec or {})}
+    if spec["name"] not in SCHEDULES:
+        raise UserError(f"scheduler={spec['name']!r} is unknown; valid schedulers: {', '.join(SCHEDULES)}")
+    if spec["name"] == "plateau":
+        spec["interval"] = "epoch"  # it watches an epoch's MSE
+    if spec["interval"] not in ("step", "epoch"):
+        raise UserError(f"scheduler.interval={spec['interval']!r}: must be step or epoch")
+    if not isinstance(spec["frequency"], int) or spec["frequency"] < 1:
+        raise UserError(f"scheduler.frequency={spec['frequency']!r}: must be a positive integer")
+    if spec["monitor"] not in MONITORS:
+        raise UserError(f"scheduler.monitor={spec['monitor']!r}: must be one of {', '.join(MONITORS)}")
+    for key, value in settings(spec).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if key.startswith("_") or not all(isinstance(v, PLAIN) for v in values):
+            raise UserError(f"scheduler.{key}={value!r} is refused: scheduler settings are plain values")
+    build(spec, torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3), steps_per_epoch=10, epochs=2)
+    return spec
+
+
+def settings(spec: dict) -> dict:
+    return {k: v for k, v in spec.items() if k not in SCHEDULE_KEYS}
+
+
+def build(spec: dict, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int):
+    """The torch scheduler of a checked spec (None for none). Its length defaults to the run's:
+    cosine's T_max and onecycle's total_steps count its intervals over all epochs; onecycle's
+    max_lr defaults to the optimizer's lr."""
+    kind = SCHEDULES[spec["name"]]
+    if kind is None:
+        return None
+    periods = (steps_per_epoch * epochs if spec["interval"] == "step" else epochs) // spec["frequency"]
+    args = settings(spec)
+    if kind is lr_scheduler.CosineAnnealingLR:
+        args.setdefault("T_max", max(periods, 1))
+    elif kind is lr_scheduler.OneCycleLR:
+        args.setdefault("total_steps", max(periods, 1))
+        args.setdefault("max_lr", [group["lr"] for group in optimizer.param_groups])
+    try:
+        return kind(optimizer, **args)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"scheduler={spec['name']}: {e}") from None
