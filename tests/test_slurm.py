@@ -104,3 +104,48 @@ def test_a_requeued_job_resumes_to_the_same_result(tmp_path):
     assert steps == sorted(set(steps)) and len(steps) == 3  # no duplicate or restarted series
     (log,) = run.glob("slurm-*.out")  # the job ran twice: killed by the requeue, then resumed
     assert log.read_text().count("Starting with JobEnvironment") == 2 and "resuming from" in log.read_text()
+
+
+def release_held_jobs() -> None:
+    """SLURM holds a requeued job back (BeginTime, about two minutes): let it start again now."""
+    jobs = subprocess.run(["squeue", "-h", "-o", "%i|%T|%r"], capture_output=True, text=True).stdout.split()
+    for job, state, reason in (line.split("|") for line in jobs):
+        if state == "PENDING" and reason == "BeginTime":
+            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_job_at_its_time_limit_is_signalled_requeued_and_resumes_to_the_same_result(tmp_path):
+    """A 1-minute job with signal_delay_s=15: SLURM signals it 15-45 s in (its timer runs every 30 s),
+    submitit requeues it and it exits, the job starts again and resumes from last.ckpt (as often as
+    it takes): the same test MSE and history as the run never stopped, which trains beside it
+    (one thread each, so both sum in the same order). The run takes about 60 s uninterrupted, so
+    the signal always comes, and its first checkpoint comes about 10 s in, before the signal."""
+    args = ["trainer.max_epochs=60", "trainer.limit_train_batches=40", "speed.threads=1"]  # about 60 s
+    lone = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "dataset=photos", *QUIET, *args,
+                             f"hydra.run.dir={tmp_path / 'lone'}"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    job = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm",
+                            f"hydra.launcher.partition={PARTITION}", "hydra.launcher.timeout_min=1",
+                            "hydra.launcher.signal_delay_s=15", "dataset=photos", *QUIET, *args,
+                            f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 600
+    while job.poll() is None and time.time() < deadline:
+        release_held_jobs()
+        time.sleep(1)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 0, err[-3000:]
+    assert lone.wait(timeout=300) == 0, lone.stderr.read()[-2000:]
+    (run,) = (p.parent for p in tmp_path.glob("sweep/*/metrics.json"))
+    log = "".join(p.read_text() for p in run.glob("slurm-*.*"))  # the job's .out and .err
+    assert "this job is timed-out" in log and "Requeued job" in log  # submitit's words at the signal
+    assert log.count("Starting with JobEnvironment") >= 2 and "resuming from" in log
+    resumed, reference = (json.loads((d / "metrics.json").read_text()) for d in (run, tmp_path / "lone"))
+    assert resumed["resumed_from"].endswith("last.ckpt") and len(resumed["history"]["val_mse"]) == 60
+    assert resumed["test_mse"] == pytest.approx(reference["test_mse"], abs=1e-6)
+    assert resumed["history"] == {k: pytest.approx(v, abs=1e-6) for k, v in reference["history"].items()}
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    steps = [e.step for e in events.Scalars("val/mse")]
+    assert steps == sorted(set(steps)) and len(steps) == 60  # continued, not restarted or doubled
