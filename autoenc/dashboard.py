@@ -28,6 +28,7 @@ RESULT_TAGS = {
     "val/best_mse": "best_val_mse",
     "test/ssim": "test_ssim",
     "train/seconds": "train_seconds",
+    "test/colour_distance": "test_colour_distance",
 }
 # HPARAMS shows five hyper-parameter columns by default, those marked as differing across runs
 # first; a run cannot know its sweep, so these, which sweeps vary, are marked (the rest: a click).

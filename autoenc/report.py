@@ -26,7 +26,8 @@ STUDY_MSE = {
 STUDY_LR_MSE = {("32-48-64_single", "y2uv", 1e-5): 0.013091}  # its learning-rate experiment, 15 epochs
 STUDY_LATENT = {"classic": 1024, "4-6-8": 512, "16-24-32": 2048, "16-24-32_k5": 1152,
                 "32-48-64_single": 4096, "32-48-64_double": 4096}  # fmt: skip
-SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "train_seconds"]
+SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "test_colour_distance",
+          "train_seconds"]  # fmt: skip
 
 
 def latest_sweep(root: Path = Path("outputs/multirun")) -> Path:
@@ -93,6 +94,10 @@ def aggregate(results: list[dict]) -> list[dict]:
     return sorted(rows, key=row_order)
 
 
+def gray_distance(baseline: dict) -> str:
+    return f", colour distance {baseline['colour_distance']:.3f}" if "colour_distance" in baseline else ""
+
+
 def lr_label(row: dict) -> str:
     """The learning rate, and its schedule where it is not constant (conf/scheduler)."""
     return f"{row['lr']:g}" + (f" {row['scheduler']}" if row["scheduler"] != "none" else "")
@@ -115,15 +120,17 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
         "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
         "*RGB* after turning the prediction into RGB (colour tasks: true luminance + predicted colour).",
         "PSNR (mean over images) and SSIM on RGB clamped to [0, 1], data range 1. *colour*: Hasler-Suesstrunk",
-        "colourfulness of predictions / of the truth (1 = as colourful, 0 = gray). *study*: the report's number",
+        "colourfulness of predictions / of the truth (1 = as colourful, 0 = gray). *colour dist*: 1 - the overlap",
+        "of each picture's predicted and true a,b histograms (0 = the right colours in the right amounts; the gray",
+        "picture's is in the baseline line). *study*: the report's number",
         "(Keras, CIFAR-10, one run).",
         "",
     ]
     for dataset, b in baseline.items():
         lines.append(
             f"No-colour baseline on {dataset} (test split): the gray image scores RGB MSE {b['mse_rgb']:.5f}, "
-            f"PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.3f}. *no colour* column: the task-space MSE of "
-            f"predicting no colour (gray2rgb: the gray image {b['gray2rgb']:.5f}; y2uv: U = V = 0 "
+            f"PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.3f}{gray_distance(b)}. *no colour* column: the task-space "
+            f"MSE of predicting no colour (gray2rgb: the gray image {b['gray2rgb']:.5f}; y2uv: U = V = 0 "
             f"{b['y2uv']:.5f}; l2ab: a = b = 0 {b['l2ab']:.5f}); a colouriser must stay under it."
         )
     others = other_pictures(results)
@@ -132,8 +139,8 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
                   "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB."]  # fmt: skip
     heads = [f"on {k[3:].replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}" for k in others]
     lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
-              "study | RGB MSE | PSNR dB | SSIM | colour | train s |" + "".join(f" {h} |" for h in heads),
-              "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * len(others)]  # fmt: skip
+              "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |" + "".join(f" {h} |" for h in heads),
+              "|---|---|---|" + "--:|" * (14 + len(others))]  # fmt: skip
     for r in rows:
         study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
         nocolour = baseline.get(r["dataset"], {}).get(r["task"])
@@ -142,8 +149,8 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
             f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
             f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
-            f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {r['train_seconds']:.1f} |"
-            + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
+            f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
+            f"{r['train_seconds']:.1f} |" + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
         )
     if timing := sweep_timing(results):
         lines += ["", timing]
@@ -187,7 +194,8 @@ def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
     for r in results:
         if "test_gray_mse_rgb" not in r or r["dataset"] in out:
             continue
-        b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim")}
+        b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim", "colour_distance")
+                                 if f"test_gray_{k}" in r}  # fmt: skip
         rgb = load_test_split(sweep / r["job"])
         for name in ("gray2rgb", "y2uv", "l2ab"):
             task = get_task(name)

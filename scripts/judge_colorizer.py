@@ -1,6 +1,7 @@
 """Judge a colorizer on colour photos it never saw (scikit-image's), turned gray: RGB MSE of its
-colours and of the plain gray picture against the truth, colourfulness, and input | output |
-truth pictures.
+colours and of the plain gray picture against the truth, colourfulness, colour distance (1 - the
+overlap of the predicted and true a,b histograms: whether the colours are the right ones, not
+just strong), and input | output | truth pictures.
 
     python scripts/judge_colorizer.py [ckpt=<checkpoint>] [out=docs] [names=astronaut,coffee,...]
 """
@@ -15,8 +16,9 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from autoenc.colour import ColourMaths  # noqa: E402
 from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, predict_rgb, to_picture, to_tensor  # noqa: E402
-from autoenc.metrics import colourfulness  # noqa: E402
+from autoenc.metrics import colour_distance, colourfulness  # noqa: E402
 
 DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None,
             "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry"}  # fmt: skip
@@ -34,8 +36,10 @@ def main(argv: list[str]) -> int:
 
     args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
     model, _ = load_checkpoint(args.ckpt)
-    print("| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth |")
-    print("|---|---|--:|--:|--:|")
+    lab = lambda x: ColourMaths().rgb_to_lab((x.clamp(-1, 1) + 1) / 2)  # noqa: E731
+    print("| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth | "
+          "colour distance, colorized | colour distance, gray |")  # fmt: skip
+    print("|---|---|--:|--:|--:|--:|--:|")
     for name in str(args.names).split(","):
         truth = to_tensor(np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]))
         gray_input = gray(truth)
@@ -43,7 +47,8 @@ def main(argv: list[str]) -> int:
         mse_out, mse_gray = (torch.mean((x - truth) ** 2).item() for x in (out, gray_input))
         ratio = (colourfulness((out + 1) / 2) / colourfulness((truth + 1) / 2)).item()
         h, w = truth.shape[-2:]
-        print(f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} |")
+        dist_out, dist_gray = (colour_distance(lab(x), lab(truth)).item() for x in (out, gray_input))
+        print(f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {dist_out:.3f} | {dist_gray:.3f} |")
         if args.out:
             strip = np.concatenate([to_picture(x[0]) for x in (gray_input, out, truth)], axis=1)
             Path(args.out).mkdir(parents=True, exist_ok=True)

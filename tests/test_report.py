@@ -39,6 +39,19 @@ def test_perfect_prediction_scores():
     assert s["ssim"] == pytest.approx(1) and s["colourfulness_ratio"] == pytest.approx(1)
 
 
+def test_colour_distance_tells_right_colours_from_strong_ones():
+    """0 for the truth, also moved about (the right colours in the right amounts); large for gray,
+    and for strong colours that are the wrong ones (R and B swapped)."""
+    truth = scores(RGB.clone())["colour_distance"]
+    moved = scores(RGB.roll(7, dims=-1))["colour_distance"]
+    gray = scores(get_task("gray2rgb").split(RGB)[0].expand(-1, 3, -1, -1))["colour_distance"]
+    reds = torch.tensor([0.6, -0.5, -0.4]).view(1, 3, 1, 1) + 0.2 * RGB  # reddish pictures
+    swapped = scores(reds.flip(1), reds)  # as blue as they are red
+    assert truth == 0 and moved == pytest.approx(0, abs=1e-6)
+    assert gray > 0.5 and swapped["colour_distance"] > 0.9
+    assert swapped["colourfulness_ratio"] == pytest.approx(1, rel=0.2)  # about as strong as the truth, yet wrong
+
+
 def test_no_colour_prediction_is_the_gray_baseline():
     y, uv = get_task("y2uv").split(RGB)
     no_colour = get_task("y2uv").to_rgb(y, torch.zeros_like(uv))  # U = V = 0
