@@ -194,3 +194,18 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
                         f"output={tmp_path / 'out.png'}"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(tmp_path / "out.png")).shape == (30, 50, 3)
+
+
+def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import judge_colorizer
+
+    assert judge_colorizer.main(["names=astronaut,rocket", f"out={tmp_path}"]) == 0
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| a")
+            or line.startswith("| r")]  # fmt: skip
+    assert [r[0].strip() for r in rows] == ["astronaut", "rocket"]
+    for row in rows:
+        mse, gray_mse, ratio, distance, gray_distance = (float(v) for v in row[2:])
+        assert mse < gray_mse and 0 < ratio < 1.5 and 0 <= distance < gray_distance <= 1  # better than gray
+    with Image.open(tmp_path / "colorize_astronaut.png") as strip:
+        assert strip.size == (3 * 512, 512)  # gray | colorized | truth
