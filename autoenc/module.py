@@ -239,15 +239,13 @@ class AutoEncoder(L.LightningModule):
     def configure_optimizers(self):
         optimizer, settings = check_optimizer(self.hparams.optimizer)  # checked again: hparams can be edited
         optimizer = optimizer(self.parameters(), **settings)
-        scheduler = build_scheduler(self.schedule, optimizer, self._steps_per_epoch(), self.trainer.max_epochs)
-        if scheduler is None:
+        if self.schedule["name"] == "none":  # the constant rate: no trainer needed
             return optimizer
+        scheduler = build_scheduler(self.schedule, optimizer, self._steps_per_epoch(), self.trainer.max_epochs)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.schedule["interval"]}}
 
     def _steps_per_epoch(self) -> int:
         """Optimizer steps in one training epoch of this process (a block of batches is several)."""
-        if self.schedule["name"] == "none":
-            return 0
         blocks = self.trainer.estimated_stepping_batches // self.trainer.max_epochs  # sets the data up
         loader = self.trainer.train_dataloader
         group = getattr(loader, "group", 1)

@@ -20,8 +20,9 @@ def test_help_lists_the_config_groups():
         "arch: 16-24-32, 16-24-32_k5, 32-48-64_double, 32-48-64_single, 4-6-8, classic",
         "task: gray2rgb, l2ab, reconstruct, y2uv",
         "experiment: lr_study, table",
-        "dataset: cifar10, images, photos",
+        "dataset: array, cifar10, images, photos",
         "optimizer: adam, adamw, sgd",
+        "scheduler: cosine, none, onecycle, plateau",
         "trainer: cpu, ddp, debug, default, gpu",
         "hparams_search: optuna",
     ]:
