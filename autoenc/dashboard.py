@@ -7,6 +7,7 @@
 
 import math
 import time
+from collections.abc import Callable
 
 import torch
 from lightning.pytorch.core.module import _jit_is_scripting
@@ -49,6 +50,16 @@ class RunLogger(TensorBoardLogger):
     about 0.25 s: a sweep's runs of the same network share the trace)."""
 
     traced: dict[tuple, tuple] = {}  # (module, its repr and mode, input shape, dtype, strides) -> the graph
+    optimizer_steps: Callable[[], int] | None = None  # train.py: the trainer's global_step
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """At the trainer's optimizer step (one per batch), as the image grids and a resume's purge
+        are, not at Lightning's count of training_step calls: with blocks of batches
+        (speed.steps_per_call) that count is smaller."""
+        if step is not None and self.optimizer_steps is not None:
+            step = self.optimizer_steps()
+        super().log_metrics(metrics, step)
 
     @rank_zero_only
     def log_graph(self, model: torch.nn.Module, input_array: torch.Tensor | None = None) -> None:

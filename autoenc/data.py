@@ -45,9 +45,9 @@ class Batches:
     training step takes in turn (speed.steps_per_call)."""
 
     def __init__(self, images: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 rank: int = 0, world: int = 1, group: int = 1):  # fmt: skip
+                 rank: int = 0, world: int = 1, group: int = 1, limit: int | float = 1.0):  # fmt: skip
         self.images, self.batch_size, self.shuffle, self.seed = images, batch_size, shuffle, seed
-        self.group = max(1, int(group))
+        self.group, self.limit = max(1, int(group)), limit
         self.rank, self.world, self.epoch = rank, world, 0
         self.sampler, self.batch_sampler = self, None  # where Lightning looks for set_epoch
 
@@ -58,27 +58,47 @@ class Batches:
         n = len(self.images)
         return n // self.world if self.shuffle else len(range(self.rank, n, self.world))
 
+    def num_batches(self) -> int:
+        """Batches per epoch (of this process), after the limit: an int counts batches, a float
+        is a fraction of them (Lightning's limit_train_batches, counted in batches, not blocks)."""
+        return batches_within(math.ceil(self._size() / self.batch_size), self.limit)
+
     def __len__(self) -> int:
-        return math.ceil(math.ceil(self._size() / self.batch_size) / self.group)
+        return math.ceil(self.num_batches() / self.group)
 
     def __iter__(self):
-        n, b = len(self.images), self.batch_size
+        b = self.batch_size
         if self.group > 1:
-            yield from (block.split(b) for block in self._slices(n, b * self.group))
+            yield from (block.split(b) for block in self._slices(self.num_batches() * b, b * self.group))
             return
-        yield from self._slices(n, b)
+        yield from self._slices(self.num_batches() * b, b)
 
-    def _slices(self, n: int, b: int):
+    def _slices(self, take: int, b: int):
+        """Slices of up to b pictures, `take` pictures in all (the epoch's, after the limit)."""
         if not self.shuffle and self.world == 1:
-            yield from (self.images[i : i + b] for i in range(0, n, b))
+            take = min(take, len(self.images))
+            yield from (self.images[i : min(i + b, take)] for i in range(0, take, b))
             return
         if self.shuffle:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
+            order = torch.randperm(
+                len(self.images), generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            )
             order = order[self.rank : self._size() * self.world : self.world]
         else:
-            order = torch.arange(self.rank, n, self.world)
-        order = order.to(self.images.device)
+            order = torch.arange(self.rank, len(self.images), self.world)
+        order = order[:take].to(self.images.device)
         yield from (self.images[order[i : i + b]] for i in range(0, len(order), b))
+
+
+def batches_within(batches: int, limit: int | float) -> int:
+    """How many of `batches` a limit leaves: an int is a count, a float a fraction (as Lightning
+    reads trainer.limit_train_batches); at least one batch, where there is one."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0 or (
+            isinstance(limit, float) and limit > 1):  # fmt: skip
+        raise UserError(f"trainer.limit_train_batches={limit}: must be a number of batches (a positive integer) "
+                        "or a fraction in (0, 1]")  # fmt: skip
+    kept = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
+    return max(kept, min(batches, 1))
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -97,6 +117,7 @@ class ImageDataModule(L.LightningDataModule):
         seed: int = 0,
         on_device: bool = True,
         steps_per_call: int = 1,
+        train_limit: int | float = 1.0,
     ):
         super().__init__()
         self.save_hyperparameters()  # into each checkpoint, so eval.py finds the run's data
@@ -109,6 +130,7 @@ class ImageDataModule(L.LightningDataModule):
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
         self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
+        self.train_limit = train_limit  # trainer.limit_train_batches, in batches (Lightning would count blocks)
         self.train_set = self.val_set = self.test_set = self.all_set = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -134,16 +156,16 @@ class ImageDataModule(L.LightningDataModule):
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train_set), "val": len(self.val_set), "test": len(self.test_set)}
 
-    def _batches(self, images: torch.Tensor, shuffle: bool = False, group: int = 1) -> Batches:
+    def _batches(self, images: torch.Tensor, shuffle: bool = False, group: int = 1, limit=1.0) -> Batches:
         rank, world = 0, 1
         if self.trainer is not None:
             rank, world = self.trainer.global_rank, self.trainer.world_size
             if self.on_device:  # one copy on the training device, no transfer per batch
                 images = images.to(self.trainer.strategy.root_device)
-        return Batches(images, self.batch_size, shuffle, self.seed, rank, world, group)
+        return Batches(images, self.batch_size, shuffle, self.seed, rank, world, group, limit)
 
     def train_dataloader(self) -> Batches:
-        return self._batches(self.train_set, shuffle=True, group=self.steps_per_call)
+        return self._batches(self.train_set, shuffle=True, group=self.steps_per_call, limit=self.train_limit)
 
     def val_dataloader(self) -> Batches:
         return self._batches(self.val_set)

@@ -248,9 +248,7 @@ class AutoEncoder(L.LightningModule):
         """Optimizer steps in one training epoch of this process (a block of batches is several)."""
         blocks = self.trainer.estimated_stepping_batches // self.trainer.max_epochs  # sets the data up
         loader = self.trainer.train_dataloader
-        group = getattr(loader, "group", 1)
-        batches = math.ceil(loader._size() / loader.batch_size) if group > 1 else blocks
-        return min(batches, blocks * group)
+        return loader.num_batches() if hasattr(loader, "num_batches") else blocks
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["history"] = self.history

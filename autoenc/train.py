@@ -8,12 +8,13 @@ import warnings
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from autoenc import UserError, cuda_graph, dashboard, ddp
-from autoenc.data import ImageDataModule
+from autoenc.blocks import BatchProgressBar, in_calls, resolve_steps_per_call
+from autoenc.data import ImageDataModule, batches_within
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
 from autoenc.record import check_same_run, record_new_run
@@ -42,6 +43,8 @@ from autoenc.tasks import get_task
 
 # TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=FutureWarning)
+# autoenc logs per epoch, never per step: Lightning's step-logging interval does not matter to it
+warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+\) is smaller than the logging")
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -63,6 +66,9 @@ def check_config(cfg: DictConfig) -> None:
     speed = cfg.get("speed") or {}
     resolve_channels_last(speed.get("channels_last", "auto"), accelerator)
     compile_backend(speed.get("compile", False))
+    steps_per_call(cfg)
+    if (limit := cfg.trainer.get("limit_train_batches")) is not None:
+        batches_within(1, limit)  # a bad limit: one line, now
     keep = speed.get("malloc_keep_mb", 256)
     if not isinstance(keep, int) or not 0 <= keep < 2048:
         raise UserError(f"speed.malloc_keep_mb={keep}: must be an integer from 0 (glibc's defaults) to 2047")
@@ -100,18 +106,20 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     L.seed_everything(cfg.seed, verbose=False)
     speed = cfg.get("speed") or {}
     keep_freed_memory(speed.get("malloc_keep_mb", 256))
+    block = steps_per_call(cfg)
+    trainer_args, train_limit = in_calls(OmegaConf.to_container(cfg.trainer, resolve=True), block)
     data = ImageDataModule(
         **OmegaConf.to_container(cfg.dataset, resolve=True),
         seed=cfg.seed,
         on_device=speed.get("device_data", True),
-        steps_per_call=speed.get("steps_per_call", 1),
+        steps_per_call=block,
+        train_limit=train_limit,
     )
     data.setup()
     load_seconds = time.time() - started_at
     model = make_model(cfg)
     net = model.describe()
     network = dashboard.network_table(model, net["latent_shape"])  # before channels_last: plain shapes
-    trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
     accelerator = trainer_args.get("accelerator", "auto")
     compiled = compile_backend(speed.get("compile", False))
     apply_speed(model, resolve_channels_last(speed.get("channels_last", "auto"), accelerator), compiled,
@@ -140,10 +148,10 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     if (stop := cfg.get("early_stopping") or {}).get("patience"):
         callbacks.append(EarlyStopping("val/mse", patience=stop.patience, min_delta=stop.get("min_delta", 0.0)))
     if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
-        calls = max(1, speed.get("progress_every", 20) // max(1, speed.get("steps_per_call", 1)))
-        callbacks.append(TQDMProgressBar(refresh_rate=calls))
+        callbacks.append(BatchProgressBar(speed.get("progress_every", 20), block))
     trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
                         plugins=[AtomicCheckpointIO()])  # fmt: skip
+    logger.optimizer_steps = lambda: trainer.global_step  # scalars counted in batches, blocks or not
     model.cuda_graph = graph_the_step(speed.get("cuda_graph", False), trainer)
     hparams = dashboard.run_hparams(cfg.arch.name, net, cfg.dataset.name, optimizer_name(cfg), cfg.optimizer.lr,
                                     cfg.dataset.batch_size, cfg.trainer.max_epochs, cfg.seed,
@@ -199,6 +207,12 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         f"psnr {metrics['test_psnr']:.2f} dB) -> {out / 'metrics.json'}"
     )
     return metrics
+
+
+def steps_per_call(cfg: DictConfig) -> int:
+    """speed.steps_per_call for this config (auto: 16 unless the trainer counts steps exactly)."""
+    speed = cfg.get("speed") or {}
+    return resolve_steps_per_call(speed.get("steps_per_call", 1), OmegaConf.to_container(cfg.trainer, resolve=True))
 
 
 def process_start_time() -> float | None:
