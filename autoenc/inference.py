@@ -50,17 +50,18 @@ def stride_of(model: AutoEncoder) -> int:
 
 @torch.no_grad()
 def predict_rgb(model: AutoEncoder, rgb: torch.Tensor) -> torch.Tensor:
-    """RGB (N, 3, H, W) in [-1, 1], any H, W -> the model's RGB output, same size. Colour tasks
-    see only the input's luminance and keep it: the output's YUV luma is the input's."""
+    """RGB (N, 3, H, W) in [-1, 1], any H, W -> the model's RGB output, same size (superres: its
+    factor times larger). Colour tasks see only the input's luminance and keep it: the output's YUV
+    luma is the input's."""
     task = model.task
-    h, w = rgb.shape[-2:]
+    x = task.input_from_picture(rgb)  # restoration tasks: the picture is the degraded one
+    h, w = x.shape[-2:]
     s = stride_of(model)
-    x, _ = task.split(rgb)
     pad = (0, -w % s, 0, -h % s)
     mode = "reflect" if min(h, w) > s else "replicate"  # reflect needs more pixels than it pads
     out = model(F.pad(x, pad, mode=mode))[..., :h, :w]
     pred = task.to_rgb(x, out)
-    if task.name == "reconstruct":
+    if task.name == "reconstruct" or task.restores:
         return pred.clamp(-1, 1)
     return with_luma(task.colour.rgb_to_yuv(rgb)[:, :1], pred, task.colour)
 
@@ -139,9 +140,13 @@ def write_picture(dst: Path, result: np.ndarray, picture: Picture, side_by_side:
     """The result (beside its input if asked), with the input's alpha where the format keeps it."""
     from PIL import Image
 
-    alpha = picture.alpha
+    rgb, alpha = picture.rgb, picture.alpha
+    if result.shape[:2] != rgb.shape[:2]:  # superres: the input (shown beside) and its alpha enlarged to fit
+        size = (result.shape[1], result.shape[0])
+        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
+        alpha = None if alpha is None else np.asarray(Image.fromarray(alpha).resize(size, Image.Resampling.BILINEAR))
     if side_by_side:
-        result = np.concatenate([picture.rgb, result], axis=1)
+        result = np.concatenate([rgb, result], axis=1)
         alpha = None if alpha is None else np.concatenate([alpha, alpha], axis=1)
     image = Image.fromarray(result)
     if alpha is not None and dst.suffix.lower() in KEEP_ALPHA:

@@ -73,12 +73,13 @@ class AutoEncoder(L.LightningModule):
         task: str = "reconstruct",
         optimizer: dict | None = None,
         scheduler: dict | None = None,
+        task_options: dict | None = None,
     ):
         super().__init__()
         check_optimizer(optimizer)  # before anything else: a checkpoint's hyper-parameters come here too
         self.schedule = check_scheduler(scheduler)
         self.save_hyperparameters()
-        self.task = get_task(task)
+        self.task = get_task(task, **(task_options or {}))
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
         # constants, the same everywhere: DDP need not broadcast them every step
         self._ddp_params_and_buffers_to_ignore = [f"task.{name}" for name, _ in self.task.named_buffers()]
@@ -86,6 +87,7 @@ class AutoEncoder(L.LightningModule):
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)
         self.test_rgb, self.test_gray = RGBScores(), RGBScores()
+        self.test_input = RGBScores()  # restoration tasks: the degraded input itself ("do nothing")
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
         self._grid: tuple[torch.Tensor, ...] | None = None
         self.channels_last = True  # memory layout of the batches (autoenc.speed.apply sets it)
@@ -110,7 +112,7 @@ class AutoEncoder(L.LightningModule):
 
     def _run(self, batch: torch.Tensor):
         rgb = to_unit_rgb(batch, self.channels_last)
-        x, y = self.task.split(rgb)
+        x, y = self.task.split(rgb, fixed=not self.training)  # noise, holes: random in training only
         return rgb, x, y, self(x)
 
     def on_train_start(self) -> None:
@@ -187,6 +189,8 @@ class AutoEncoder(L.LightningModule):
         self.test_mse.update(pred.flatten(), y.flatten())
         self.test_rgb.update(self.task.to_rgb(x, pred), rgb)
         self.test_gray.update(self.task.colour.gray(rgb).expand(-1, 3, -1, -1), rgb)
+        if self.task.restores:
+            self.test_input.update(self.task.input_to_rgb(x), rgb)
 
     def _step_scheduler(self, count: int, mse: float | None = None) -> None:
         """Step the learning-rate schedule after every `frequency` steps (or epochs) counted by count."""
@@ -226,7 +230,10 @@ class AutoEncoder(L.LightningModule):
         for key, value in self.test_gray.compute().items():
             if key != "colourfulness_ratio":  # 0 by construction
                 self.log(f"test/gray_{key}", value)
-        for m in (self.test_mse, self.test_rgb, self.test_gray):
+        if self.task.restores:
+            for key, value in self.test_input.compute().items():
+                self.log(f"test/input_{key}", value)
+        for m in (self.test_mse, self.test_rgb, self.test_gray, self.test_input):
             m.reset()
 
     def _epoch_metric(self, stage: str, metric) -> float:

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig, OmegaConf
 
 from autoenc.rescore import read_scores
+from autoenc.tasks import RESTORATION
 
 if TYPE_CHECKING:
     import torch
 
 ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
-TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab"]
+TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab", "denoise", "inpaint", "superres"]
 # The report's test MSE (task space, [-1, 1] scale, one run each, Keras, CIFAR-10 80/10/10, 15 epochs)
 STUDY_MSE = {
     ("classic", "reconstruct"): 0.017909, ("4-6-8", "reconstruct"): 0.026883,
@@ -27,7 +28,7 @@ STUDY_LR_MSE = {("32-48-64_single", "y2uv", 1e-5): 0.013091}  # its learning-rat
 STUDY_LATENT = {"classic": 1024, "4-6-8": 512, "16-24-32": 2048, "16-24-32_k5": 1152,
                 "32-48-64_single": 4096, "32-48-64_double": 4096}  # fmt: skip
 SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "test_colour_distance",
-          "train_seconds"]  # fmt: skip
+          "train_seconds", "test_input_mse_rgb", "test_input_psnr"]  # fmt: skip
 
 
 def latest_sweep(root: Path = Path("outputs/multirun")) -> Path:
@@ -133,6 +134,10 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
             f"MSE of predicting no colour (gray2rgb: the gray image {b['gray2rgb']:.5f}; y2uv: U = V = 0 "
             f"{b['y2uv']:.5f}; l2ab: a = b = 0 {b['l2ab']:.5f}); a colouriser must stay under it."
         )
+    if any(r["task"] in RESTORATION for r in rows):
+        lines.append("Restoration tasks (denoise, inpaint, superres): their *no colour* column holds the MSE of doing "
+                     "nothing, the degraded input itself (the noisy, the holed, the enlarged picture), on the same "
+                     "test pictures; the network must stay under it.")  # fmt: skip
     others = other_pictures(results)
     if others:
         lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
@@ -145,6 +150,8 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
         study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
         nocolour = baseline.get(r["dataset"], {}).get(r["task"])
         nocolour = f"{nocolour:.5f}" if nocolour is not None else ""
+        if r["task"] in RESTORATION:
+            nocolour = _pm(r, "test_input_mse_rgb", ".5f")
         lines.append(
             f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
             f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "

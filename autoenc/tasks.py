@@ -1,6 +1,7 @@
-"""The colour-space tasks (conf/task): how to make (input, target) from RGB, and how to
-turn a prediction back into RGB. RGB is in [-1, 1] as in the study; colour maths as kornia's
-(autoenc/colour.py), in fp32, with constants that move with the model.
+"""The tasks (conf/task): how to make (input, target) from RGB, and how to turn a prediction
+back into RGB. RGB is in [-1, 1] as in the study; colour maths as kornia's (autoenc/colour.py),
+in fp32, with constants that move with the model. The restoration tasks (denoise, inpaint,
+superres) degrade the picture (autoenc/degrade.py) and predict it whole.
 
 YUV is kornia's (BT.470 M/PAL) applied to the [-1, 1] RGB. The transform is linear, so
 Y lies in [-1, 1] and U, V are twice kornia's [0, 1]-scale values: the study's scale.
@@ -13,25 +14,48 @@ from torch import nn
 
 from autoenc import UserError
 from autoenc.colour import ColourMaths
+from autoenc.degrade import add_noise, cut_holes, enlarge, lower_resolution
 
-CHANNELS = {"reconstruct": (3, 3), "gray2rgb": (1, 3), "y2uv": (1, 2), "l2ab": (1, 2)}  # name: (in, out)
+CHANNELS = {"reconstruct": (3, 3), "gray2rgb": (1, 3), "y2uv": (1, 2), "l2ab": (1, 2),
+            "denoise": (3, 3), "inpaint": (3, 3), "superres": (3, 3)}  # fmt: skip
 TASKS = tuple(CHANNELS)
+# the restoration tasks' settings (conf/task/<name>.yaml), their defaults and what each must be
+OPTIONS = {"denoise": {"sigma": 0.1}, "inpaint": {"holes": 2, "size": 8}, "superres": {"factor": 2}}
+RULES = {"sigma": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a noise level in (0, 1] (pixels in [0, 1])"),
+         "holes": (lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+         "size": (lambda v: isinstance(v, int) and v >= 1, "a positive integer (pixels)"),
+         "factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2")}  # fmt: skip
+RESTORATION = tuple(OPTIONS)
 AB_SCALE = 110.0
 
 
 class Task(nn.Module):
     """One task's transforms; a submodule of the model, so its constants live on its device."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, **options):
         super().__init__()
         self.name = name
         self.in_channels, self.out_channels = CHANNELS[name]
+        self.options = {**OPTIONS.get(name, {}), **options}
         self.colour = ColourMaths()
 
-    def split(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """RGB batch (N, 3, H, W) in [-1, 1] -> (network input, target) in task space."""
+    @property
+    def restores(self) -> bool:
+        """A restoration task: its input is a degraded RGB picture, a baseline of its own."""
+        return self.name in RESTORATION
+
+    def split(self, rgb: torch.Tensor, fixed: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """RGB batch (N, 3, H, W) in [-1, 1] -> (network input, target) in task space. The
+        restoration tasks' noise and holes are random where fixed is false (training), else
+        fixed per picture (validation, test, pictures)."""
         if self.name == "reconstruct":
             return rgb, rgb
+        if self.name == "denoise":
+            return add_noise(rgb, self.options["sigma"], fixed), rgb
+        if self.name == "inpaint":
+            return cut_holes(rgb, self.options["holes"], self.options["size"], fixed), rgb
+        if self.name == "superres":
+            return lower_resolution(rgb, self.options["factor"]), rgb
         if self.name == "gray2rgb":
             return self.colour.gray(rgb), rgb
         if self.name == "l2ab":
@@ -49,6 +73,13 @@ class Task(nn.Module):
             return self.colour.lab_to_rgb(lab) * 2 - 1
         return outputs.float()
 
+    def input_from_picture(self, rgb: torch.Tensor) -> torch.Tensor:
+        """A user's picture -> the network's input. Colour tasks: the picture's gray; restoration
+        tasks: the picture is the degraded one (superres: enlarged by its factor first)."""
+        if self.name == "superres":
+            return enlarge(rgb, [n * self.options["factor"] for n in rgb.shape[-2:]])
+        return rgb if self.restores else self.split(rgb)[0]
+
     def input_to_rgb(self, inputs: torch.Tensor) -> torch.Tensor:
         """What the network saw, as an RGB picture: for colour tasks the input with no colour."""
         if self.name == "l2ab":
@@ -56,10 +87,25 @@ class Task(nn.Module):
         return inputs if inputs.shape[1] == 3 else inputs.expand(-1, 3, -1, -1)
 
     def extra_repr(self) -> str:
-        return self.name
+        return ", ".join([self.name] + [f"{k}={v}" for k, v in self.options.items()])
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, **options) -> Task:
+    """The task by name, with its settings checked: an unknown name or setting, or an impossible
+    value, is one line that says what is valid."""
     if name not in CHANNELS:
         raise UserError(f"task={name!r} is unknown; valid tasks: {', '.join(TASKS)}")
-    return Task(name)
+    allowed = OPTIONS.get(name, {})
+    for key, value in options.items():
+        if key not in allowed:
+            valid = ", ".join(f"task.{k}" for k in allowed) or "none"
+            raise UserError(f"task.{key} is not a setting of task={name}; its settings: {valid}")
+        ok, what = RULES[key]
+        if isinstance(value, bool) or not ok(value):
+            raise UserError(f"task.{key}={value!r}: must be {what}")
+    return Task(name, **options)
+
+
+def task_options(task_cfg: dict) -> dict:
+    """conf/task's settings without its name: what get_task takes besides it."""
+    return {k: v for k, v in task_cfg.items() if k != "name"}

@@ -39,7 +39,7 @@ from autoenc.speed import (
     resolve_precision,
     threads_per_job,
 )
-from autoenc.tasks import get_task
+from autoenc.tasks import get_task, task_options
 
 # TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=FutureWarning)
@@ -50,7 +50,7 @@ warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+
 def check_config(cfg: DictConfig) -> None:
     """Every impossible number, with which one and why, before anything is built or written."""
     check_arch(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block)
-    get_task(cfg.task.name)
+    get_task(cfg.task.name, **task_options(OmegaConf.to_container(cfg.task, resolve=True)))
     check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
     schedule = check_scheduler(scheduler_spec(cfg))
     patience = (cfg.get("early_stopping") or {}).get("patience")
@@ -241,6 +241,7 @@ def make_model(cfg: DictConfig) -> AutoEncoder:
         task=cfg.task.name,
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         scheduler=scheduler_spec(cfg),
+        task_options=task_options(OmegaConf.to_container(cfg.task, resolve=True)) or None,
     )
 
 

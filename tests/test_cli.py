@@ -18,8 +18,8 @@ def test_help_lists_the_config_groups():
     out = run("--help").stdout
     for line in [
         "arch: 16-24-32, 16-24-32_k5, 32-48-64_double, 32-48-64_single, 4-6-8, classic",
-        "task: gray2rgb, l2ab, reconstruct, y2uv",
-        "experiment: lr_study, table",
+        "task: denoise, gray2rgb, inpaint, l2ab, reconstruct, superres, y2uv",
+        "experiment: lr_study, restore, table",
         "dataset: array, cifar10, images, photos",
         "optimizer: adam, adamw, sgd",
         "scheduler: cosine, none, onecycle, plateau",
