@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from autoenc import UserError, dashboard
 from autoenc.data import Batches, ImageDataModule
-from autoenc.inference import load_checkpoint
+from autoenc.inference import load_checkpoint, set_temperature
 from autoenc.rundir import write_json
 from autoenc.speed import apply as apply_speed
 
@@ -24,6 +24,8 @@ def evaluate(cfg: DictConfig) -> dict:
         raise UserError(f"split={cfg.split!r}: must be one of {', '.join(SPLITS)}")
     ckpt_path = Path(cfg.ckpt_path).expanduser()
     model, ckpt = load_checkpoint(ckpt_path)
+    if cfg.get("temperature") is not None:
+        set_temperature(model, cfg.temperature)
     run_json = ckpt_path.resolve().parent.parent / "metrics.json"  # <run>/checkpoints/best.ckpt
     trained = json.loads(run_json.read_text()) if run_json.is_file() else {}
     if cfg.get("dataset") is not None:
@@ -64,6 +66,8 @@ def evaluate(cfg: DictConfig) -> dict:
             "dataset_root": str(Path(dataset["root"]).expanduser()) if dataset.get("root") else None,
         },
         **{key.replace("/", "_"): value for key, value in test.items()},
+        "loss": model.objective.name,
+        **({"temperature": model.objective.temperature} if model.objective.name == "classify" else {}),
     }
     write_json(out / "metrics.json", metrics)
     optimizer = model.hparams.optimizer or {}

@@ -5,6 +5,7 @@ total down-sampling, run, and cropped back. For colour tasks the output keeps th
 own full-resolution luminance and takes only the colour from the model.
 """
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from autoenc.module import AutoEncoder
 from autoenc.pictures import Picture, read
 from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
-HPARAMS = ("widths", "kernel_size", "block", "task", "optimizer", "scheduler")  # AutoEncoder's arguments
+HPARAMS = tuple(inspect.signature(AutoEncoder.__init__).parameters)[1:]  # its arguments, as hparams records them
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
 KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
 
@@ -41,6 +42,16 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{path}: weights do not fit the arch it names: {str(e).splitlines()[0]}") from None
     return model.to(device).eval(), ckpt
+
+
+def set_temperature(model: AutoEncoder, temperature) -> None:
+    """Decode a loss=classify model's colours at another temperature (T -> 0 vivid, 1 the mean)."""
+    if model.objective.name != "classify":
+        raise UserError(f"temperature={temperature}: only a model trained with loss=classify has one "
+                        f"(this one: loss={model.objective.name})")  # fmt: skip
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0.01 <= temperature <= 10:
+        raise UserError(f"temperature={temperature!r}: must be a number from 0.01 to 10")
+    model.objective.temperature = float(temperature)
 
 
 def stride_of(model: AutoEncoder) -> int:
@@ -165,12 +176,14 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
     task, s = model.task, stride_of(model)
     meta = {"autoenc.task": task.name, "autoenc.stride": str(s), "autoenc.widths": str(list(model.hparams.widths)),
             "autoenc.kernel_size": str(model.hparams.kernel_size), "autoenc.block": model.hparams.block,
-            "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/tasks.py)"}  # fmt: skip
+            "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/tasks.py)",
+            "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip()}  # fmt: skip
     dims = {0: "batch", 2: "height", 3: "width"}
     output.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
-        torch.onnx.export(model.net, (torch.zeros(1, task.in_channels, 2 * s, 2 * s),), str(output), dynamo=False,
+        x = torch.zeros(1, task.in_channels, 2 * s, 2 * s)
+        torch.onnx.export(Predictor(model), (x,), str(output), dynamo=False,
                           input_names=["input"], output_names=["output"], opset_version=opset,
                           dynamic_axes={"input": dims, "output": dims})  # fmt: skip
     graph = onnx.load(str(output))
@@ -178,6 +191,18 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
         graph.metadata_props.add(key=key, value=value)
     onnx.save(graph, str(output))
     return meta
+
+
+class Predictor(torch.nn.Module):
+    """The network and its decoding (loss=classify: the annealed mean at the model's temperature):
+    what ONNX exports, task-space prediction from task-space input."""
+
+    def __init__(self, model: AutoEncoder):
+        super().__init__()
+        self.net, self.objective = model.net, model.objective
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.objective.decode(self.net(x))
 
 
 def slim_checkpoint(src: str | Path, dst: str | Path) -> None:

@@ -18,6 +18,7 @@ from torchmetrics import MeanSquaredError
 from autoenc import UserError
 from autoenc.cuda_graph import GraphedStep, set_capturable
 from autoenc.dashboard import Throughput
+from autoenc.loss import build_loss
 from autoenc.metrics import RGBScores, WeightedMean
 from autoenc.model import CAE
 from autoenc.schedule import build as build_scheduler
@@ -74,15 +75,18 @@ class AutoEncoder(L.LightningModule):
         optimizer: dict | None = None,
         scheduler: dict | None = None,
         task_options: dict | None = None,
+        loss: dict | None = None,
     ):
         super().__init__()
         check_optimizer(optimizer)  # before anything else: a checkpoint's hyper-parameters come here too
         self.schedule = check_scheduler(scheduler)
         self.save_hyperparameters()
         self.task = get_task(task, **(task_options or {}))
-        self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.task.out_channels)
+        self.objective = build_loss(loss, task, self.task.out_channels)  # conf/loss: what the net outputs
+        self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.objective.out_channels)
         # constants, the same everywhere: DDP need not broadcast them every step
-        self._ddp_params_and_buffers_to_ignore = [f"task.{name}" for name, _ in self.task.named_buffers()]
+        self._ddp_params_and_buffers_to_ignore = [f"{part}.{name}" for part in ("task", "objective")
+                                                  for name, _ in getattr(self, part).named_buffers()]  # fmt: skip
         self.train_mse = WeightedMean()  # keeps NaN (divergence) and avoids a sync
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)
@@ -99,7 +103,8 @@ class AutoEncoder(L.LightningModule):
         self.throughput = Throughput()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        """The prediction in task space (loss=classify: its decoded colour, not the classes)."""
+        return self.objective.decode(self.net(x))
 
     def describe(self) -> dict:
         """The network as metrics.json records it."""
@@ -157,17 +162,29 @@ class AutoEncoder(L.LightningModule):
             self._diverged(f"the loss is {total.item()} at epoch {self.current_epoch}, step {self.global_step}")
 
     def _step(self, batch: torch.Tensor, optimizer) -> torch.Tensor:
-        """One batch: forward, MSE, backward, optimizer step -> the detached loss. No host sync:
-        a CUDA graph can record it."""
-        _, _, y, pred = self._run(batch)
-        loss = F.mse_loss(pred, y)
+        """One batch: forward, loss, backward, optimizer step -> the detached MSE of the prediction
+        (loss=mse: the loss itself). No host sync: a CUDA graph can record it."""
+        x, y = self.task.split(to_unit_rgb(batch, self.channels_last), fixed=False)
+        output = self.net(x)
+        loss = self.objective(output, y)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
         # autocast may keep a low-precision copy of each weight for its whole region: stale now
         # (Lightning turns the cache off today; a block of steps or a graph capture must not rest on it)
         torch.clear_autocast_cache()
-        return loss.detach()
+        if self.objective.name == "mse":
+            return loss.detach()
+        with torch.no_grad():
+            return F.mse_loss(self.objective.decode(output.detach()), y)
+
+    def on_fit_start(self) -> None:
+        """loss=classify: its rebalancing weights from the colours of the training split (the same
+        on every process and after a resume: the split is seeded)."""
+        data = getattr(self.trainer, "datamodule", None)
+        if hasattr(self.objective, "fit_weights") and getattr(data, "train_set", None) is not None:
+            chunks = data.train_set.split(1024)
+            self.objective.fit_weights(self.task.split(to_unit_rgb(c.to(self.device)))[1] for c in chunks)
 
     def _diverged(self, what: str) -> None:
         lr = (self.hparams.optimizer or {}).get("lr")

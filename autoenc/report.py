@@ -71,8 +71,8 @@ def rank(name: str, order: list[str]) -> tuple[int, str]:
 
 
 def row_order(row: dict) -> tuple:
-    return (*rank(row["arch"], ARCH_ORDER), *rank(row["task"], TASK_ORDER), row["epochs"], -row["lr"],
-            row.get("scheduler", "none") != "none", row.get("scheduler", "none"))  # fmt: skip
+    return (*rank(row["arch"], ARCH_ORDER), *rank(row["task"], TASK_ORDER), row.get("label", ""), row["epochs"],
+            -row["lr"], row.get("scheduler", "none") != "none", row.get("scheduler", "none"))  # fmt: skip
 
 
 def aggregate(results: list[dict]) -> list[dict]:
@@ -80,19 +80,32 @@ def aggregate(results: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         epochs = r.get("max_epochs", r["epochs"])  # an early-stopped run is in its configured cell
-        key = (r["arch"], r["task"], r["dataset"], epochs, r["lr"], r.get("scheduler", "none"))
+        key = (r["arch"], task_label(r), r["dataset"], epochs, r["lr"], r.get("scheduler", "none"))
         groups.setdefault(key, []).append(r)
     rows, scores = [], SCORES + other_pictures(results)
-    for (arch, task, dataset, epochs, lr, scheduler), runs in groups.items():
-        row = {"arch": arch, "task": task, "dataset": dataset, "epochs": epochs, "lr": lr, "scheduler": scheduler,
-               "seeds": len(runs), "latent_size": runs[0]["latent_size"], "params": runs[0]["params"],
-               "study_mse": study_mse(arch, task, epochs, lr) if scheduler == "none" else None}  # fmt: skip
+    for (arch, label, dataset, epochs, lr, scheduler), runs in groups.items():
+        task = runs[0]["task"]
+        row = {"arch": arch, "task": task, "label": label, "dataset": dataset, "epochs": epochs, "lr": lr,
+               "scheduler": scheduler, "seeds": len(runs), "latent_size": runs[0]["latent_size"],
+               "params": runs[0]["params"], "study_mse": study_mse(arch, task, epochs, lr)
+               if scheduler == "none" and label == task else None}  # fmt: skip
         for key in scores:
             values = [r[key] for r in runs if key in r]
             row[key] = statistics.fmean(values) if values else float("nan")
             row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         rows.append(row)
     return sorted(rows, key=row_order)
+
+
+def task_label(run: dict) -> str:
+    """The task, and its loss where it is not the study's MSE (conf/loss): those are other rows."""
+    if run.get("loss", "mse") == "mse":
+        return run["task"]
+    return (
+        f"{run['task']} {run['loss']} T={run['temperature']:g}"
+        if "temperature" in run
+        else f"{run['task']} {run['loss']}"
+    )
 
 
 def gray_distance(baseline: dict) -> str:
@@ -153,7 +166,7 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
         if r["task"] in RESTORATION:
             nocolour = _pm(r, "test_input_mse_rgb", ".5f")
         lines.append(
-            f"| {r['arch']} | {r['task']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
+            f"| {r['arch']} | {r['label']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
             f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import UserError, cuda_graph, dashboard, ddp
 from autoenc.blocks import BatchProgressBar, in_calls, resolve_steps_per_call
 from autoenc.data import ImageDataModule, batches_within
+from autoenc.loss import check_loss
 from autoenc.model import check_arch
 from autoenc.module import AutoEncoder, check_optimizer
 from autoenc.record import check_same_run, record_new_run
@@ -50,7 +51,8 @@ warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+
 def check_config(cfg: DictConfig) -> None:
     """Every impossible number, with which one and why, before anything is built or written."""
     check_arch(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block)
-    get_task(cfg.task.name, **task_options(OmegaConf.to_container(cfg.task, resolve=True)))
+    task = get_task(cfg.task.name, **task_options(OmegaConf.to_container(cfg.task, resolve=True)))
+    check_loss(loss_spec(cfg), task.name)
     check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
     schedule = check_scheduler(scheduler_spec(cfg))
     patience = (cfg.get("early_stopping") or {}).get("patience")
@@ -181,6 +183,8 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "epochs": len(history["train_mse"]),
         "max_epochs": cfg.trainer.max_epochs,  # more than epochs where early stopping ended the run
         "scheduler": model.schedule["name"],
+        "loss": model.objective.name,
+        **({"temperature": model.objective.temperature} if model.objective.name == "classify" else {}),
         "batch_size": cfg.dataset.batch_size,
         "optimizer": optimizer_name(cfg),
         "lr": cfg.optimizer.lr,
@@ -242,7 +246,13 @@ def make_model(cfg: DictConfig) -> AutoEncoder:
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         scheduler=scheduler_spec(cfg),
         task_options=task_options(OmegaConf.to_container(cfg.task, resolve=True)) or None,
+        loss=loss_spec(cfg),
     )
+
+
+def loss_spec(cfg: DictConfig) -> dict | None:
+    """conf/loss's settings (None: mse; configs from before the group had none)."""
+    return OmegaConf.to_container(cfg.loss, resolve=True) if cfg.get("loss") else None
 
 
 def scheduler_spec(cfg: DictConfig) -> dict | None:

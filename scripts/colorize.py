@@ -2,7 +2,8 @@
 
     python scripts/colorize.py input=old_photo.jpg output=colour.png     # the shipped colorizer
     python scripts/colorize.py ckpt=outputs/runs/.../checkpoints/best.ckpt input=some/folder output=out/folder
-    options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16
+    options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16,
+             temperature=0.2 (models trained with loss=classify: more vivid below their T, duller above)
 
 The task (y2uv, gray2rgb, l2ab, reconstruct) comes from the checkpoint. Colour tasks keep the
 input's own full-resolution luminance and take only the colour from the model. Pictures are
@@ -17,10 +18,11 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from autoenc import UserError
-from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, picture_files, run_on_files
+from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, picture_files, run_on_files, set_temperature
 
 DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER),
-            "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16}  # fmt: skip
+            "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16,
+            "temperature": None}  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -36,6 +38,8 @@ def main(argv: list[str]) -> int:
 
         device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
         model, _ = load_checkpoint(args.ckpt, device)
+        if args.temperature is not None:
+            set_temperature(model, args.temperature)
         src, dst = Path(args.input), Path(args.output)
         if src.is_dir():
             jobs = [(p, (dst / p.relative_to(src)).with_suffix(".png")) for p in picture_files(src)]
