@@ -20,6 +20,7 @@ from autoenc.rundir import DamagedCheckpoint, read_checkpoint
 
 HPARAMS = tuple(inspect.signature(AutoEncoder.__init__).parameters)[1:]  # its arguments, as hparams records them
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
+VIVID_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_vivid.ckpt"  # ... vivid=true (loss=classify)
 KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
 
 
@@ -205,9 +206,13 @@ class Predictor(torch.nn.Module):
         return self.objective.decode(self.net(x))
 
 
-def slim_checkpoint(src: str | Path, dst: str | Path) -> None:
-    """Keep what inference needs (weights, hyper-parameters, data config, history): a small file."""
+def slim_checkpoint(src: str | Path, dst: str | Path, temperature: float | None = None) -> None:
+    """Keep what inference needs (weights, hyper-parameters, data config, history): a small file.
+    temperature: a loss=classify model's decoding temperature from then on (its hyper-parameter)."""
     ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    if temperature is not None:
+        set_temperature(load_checkpoint(src)[0], temperature)  # checked: a classify model, a possible T
+        ckpt["hyper_parameters"]["loss"]["temperature"] = temperature
     keep = ("state_dict", "hyper_parameters", "datamodule_hyper_parameters", "history", "epoch", "global_step")
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: ckpt[k] for k in keep if k in ckpt}, dst)

@@ -1,6 +1,7 @@
 """Colorize (or reconstruct) pictures of any size with a trained autoenc model.
 
     python scripts/colorize.py input=old_photo.jpg output=colour.png     # the shipped colorizer
+    python scripts/colorize.py model=vivid input=old_photo.jpg output=colour.png   # the vivid one (loss=classify)
     python scripts/colorize.py ckpt=outputs/runs/.../checkpoints/best.ckpt input=some/folder output=out/folder
     options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16,
              temperature=0.2 (models trained with loss=classify: more vivid below their T, duller above)
@@ -18,9 +19,17 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from autoenc import UserError
-from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, picture_files, run_on_files, set_temperature
+from autoenc.inference import (
+    SHIPPED_COLORIZER,
+    VIVID_COLORIZER,
+    load_checkpoint,
+    picture_files,
+    run_on_files,
+    set_temperature,
+)
 
-DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER),
+MODELS = {"default": SHIPPED_COLORIZER, "vivid": VIVID_COLORIZER}  # model=...: the shipped colorizers
+DEFAULTS = {"ckpt": None, "model": "default",
             "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16,
             "temperature": None}  # fmt: skip
 
@@ -37,7 +46,9 @@ def main(argv: list[str]) -> int:
         import torch
 
         device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-        model, _ = load_checkpoint(args.ckpt, device)
+        if args.model not in MODELS:
+            raise UserError(f"model={args.model}: must be one of {', '.join(MODELS)} (or give ckpt=<checkpoint>)")
+        model, _ = load_checkpoint(args.ckpt or MODELS[args.model], device)
         if args.temperature is not None:
             set_temperature(model, args.temperature)
         src, dst = Path(args.input), Path(args.output)

@@ -4,6 +4,8 @@ overlap of the predicted and true a,b histograms: whether the colours are the ri
 just strong), and input | output | truth pictures.
 
     python scripts/judge_colorizer.py [ckpt=<checkpoint>] [out=docs] [names=astronaut,coffee,...]
+        [temperature=T] (loss=classify models) [beside=<checkpoint>] (its output too: gray | beside | ckpt | truth)
+        [tag=_vivid] (picture names: colorize_<photo><tag>.png)
 """
 
 import sys
@@ -17,10 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autoenc.colour import ColourMaths  # noqa: E402
-from autoenc.inference import SHIPPED_COLORIZER, load_checkpoint, predict_rgb, to_picture, to_tensor  # noqa: E402
+from autoenc.inference import (  # noqa: E402
+    SHIPPED_COLORIZER,
+    load_checkpoint,
+    predict_rgb,
+    set_temperature,
+    to_picture,
+    to_tensor,
+)
 from autoenc.metrics import colour_distance, colourfulness  # noqa: E402
 
-DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None,
+DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None, "temperature": None, "beside": None, "tag": "",
             "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry"}  # fmt: skip
 
 
@@ -36,6 +45,9 @@ def main(argv: list[str]) -> int:
 
     args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
     model, _ = load_checkpoint(args.ckpt)
+    if args.temperature is not None:
+        set_temperature(model, args.temperature)
+    beside = load_checkpoint(args.beside)[0] if args.beside else None
     lab = lambda x: ColourMaths().rgb_to_lab((x.clamp(-1, 1) + 1) / 2)  # noqa: E731
     print("| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth | "
           "colour distance, colorized | colour distance, gray |")  # fmt: skip
@@ -50,9 +62,10 @@ def main(argv: list[str]) -> int:
         dist_out, dist_gray = (colour_distance(lab(x), lab(truth)).item() for x in (out, gray_input))
         print(f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {dist_out:.3f} | {dist_gray:.3f} |")
         if args.out:
-            strip = np.concatenate([to_picture(x[0]) for x in (gray_input, out, truth)], axis=1)
+            panels = (gray_input, *([predict_rgb(beside, gray_input)] if beside else []), out, truth)
+            strip = np.concatenate([to_picture(x[0]) for x in panels], axis=1)
             Path(args.out).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(strip).save(Path(args.out) / f"colorize_{name}.png")
+            Image.fromarray(strip).save(Path(args.out) / f"colorize_{name}{args.tag}.png")
     return 0
 
 

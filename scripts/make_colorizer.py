@@ -3,6 +3,11 @@
 JPEG copy of CIFAR-10's 60,000 pictures; about 13 minutes on a 2-core CPU without AMX).
 
     python scripts/make_colorizer.py root=data/cifar10-jpeg [extra train.py overrides]
+    python scripts/make_colorizer.py root=data/cifar10-jpeg vivid=true [temperature=T]
+
+vivid=true trains the vivid colorizer instead (autoenc/assets/colorizer_y2uv_vivid.ckpt): the
+same, with loss=classify (colour as a class, autoenc/loss.py), shipped decoding at temperature T
+(default: the training's 0.38; README, "Vivid colour", says how T was chosen).
 """
 
 import shutil
@@ -13,18 +18,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autoenc.inference import SHIPPED_COLORIZER as ASSET  # noqa: E402
-from autoenc.inference import slim_checkpoint  # noqa: E402
+from autoenc.inference import SHIPPED_COLORIZER, VIVID_COLORIZER, slim_checkpoint  # noqa: E402
+
+
+def option(name: str) -> str | None:
+    values = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith(f"{name}=")]
+    return values[-1] if values else None
+
 
 if __name__ == "__main__":
-    roots = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("root=")]
-    if not roots:
-        sys.exit("usage: python scripts/make_colorizer.py root=<folder of CIFAR-10's pictures> [train.py overrides]")
-    run = ROOT / "outputs" / "colorizer"
+    root, vivid, temperature = option("root"), option("vivid") == "true", option("temperature")
+    if root is None:
+        sys.exit("usage: python scripts/make_colorizer.py root=<folder of CIFAR-10's pictures> [vivid=true "
+                 "[temperature=T]] [train.py overrides]")  # fmt: skip
+    asset, run = (
+        (VIVID_COLORIZER, ROOT / "outputs" / "colorizer_vivid")
+        if vivid
+        else (SHIPPED_COLORIZER, ROOT / "outputs" / "colorizer")
+    )
     shutil.rmtree(run, ignore_errors=True)  # a fresh run, so its checkpoint is best.ckpt
+    ours = ("root=", "vivid=", "temperature=")
     cmd = [sys.executable, str(ROOT / "train.py"), "arch=32-48-64_single", "task=y2uv", "dataset=images",
-           f"dataset.root={roots[0]}", "trainer.max_epochs=15", "trainer.enable_progress_bar=false",
-           f"hydra.run.dir={run}", *(a for a in sys.argv[1:] if not a.startswith("root="))]  # fmt: skip
+           f"dataset.root={root}", "trainer.max_epochs=15", "trainer.enable_progress_bar=false",
+           *(["loss=classify"] if vivid else []), f"hydra.run.dir={run}",
+           *(a for a in sys.argv[1:] if not a.startswith(ours))]  # fmt: skip
     subprocess.run(cmd, check=True)
-    slim_checkpoint(run / "checkpoints" / "best.ckpt", ASSET)
-    print(f"wrote {ASSET} ({ASSET.stat().st_size // 1024} KiB); its run: {run}")
+    slim_checkpoint(run / "checkpoints" / "best.ckpt", asset, temperature=float(temperature) if temperature else None)
+    print(f"wrote {asset} ({asset.stat().st_size // 1024} KiB); its run: {run}")
