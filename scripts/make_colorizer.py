@@ -6,7 +6,8 @@ JPEG copy of CIFAR-10's 60,000 pictures; about 13 minutes on a 2-core CPU withou
     python scripts/make_colorizer.py root=data/cifar10-jpeg vivid=true [temperature=T]
 
 vivid=true trains the vivid colorizer instead (autoenc/assets/colorizer_y2uv_vivid.ckpt): the
-same, with loss=classify (colour as a class, autoenc/loss.py), shipped decoding at temperature T
+same with loss=classify (colour as a class, autoenc/loss.py) for 8 epochs (its 100-class output
+trains at about 540 pictures/s on a 2-core AMD EPYC: 12 minutes), shipped decoding at temperature T
 (default: the training's 0.38; README, "Vivid colour", says how T was chosen).
 """
 
@@ -39,7 +40,7 @@ if __name__ == "__main__":
     shutil.rmtree(run, ignore_errors=True)  # a fresh run, so its checkpoint is best.ckpt
     ours = ("root=", "vivid=", "temperature=")
     cmd = [sys.executable, str(ROOT / "train.py"), "arch=32-48-64_single", "task=y2uv", "dataset=images",
-           f"dataset.root={root}", "trainer.max_epochs=15", "trainer.enable_progress_bar=false",
+           f"dataset.root={root}", f"trainer.max_epochs={8 if vivid else 15}", "trainer.enable_progress_bar=false",
            *(["loss=classify"] if vivid else []), f"hydra.run.dir={run}",
            *(a for a in sys.argv[1:] if not a.startswith(ours))]  # fmt: skip
     subprocess.run(cmd, check=True)
