@@ -44,5 +44,8 @@ if __name__ == "__main__":
            *(["loss=classify"] if vivid else []), f"hydra.run.dir={run}",
            *(a for a in sys.argv[1:] if not a.startswith(ours))]  # fmt: skip
     subprocess.run(cmd, check=True)
-    slim_checkpoint(run / "checkpoints" / "best.ckpt", asset, temperature=float(temperature) if temperature else None)
+    # vivid: the last epoch's, not the lowest val MSE's: more vivid colours cost MSE, so val MSE picks the
+    # least trained epoch (the classes' own val loss is not monitored yet)
+    ckpt = run / "checkpoints" / ("last.ckpt" if vivid else "best.ckpt")
+    slim_checkpoint(ckpt, asset, temperature=float(temperature) if temperature else None)
     print(f"wrote {asset} ({asset.stat().st_size // 1024} KiB); its run: {run}")
