@@ -209,3 +209,27 @@ def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys)
         assert mse < gray_mse and 0 < ratio < 1.5 and 0 <= distance < gray_distance <= 1  # better than gray
     with Image.open(tmp_path / "colorize_astronaut.png") as strip:
         assert strip.size == (3 * 512, 512)  # gray | colorized | truth
+
+
+def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_path, capsys):
+    from autoenc.inference import SHIPPED_COLORIZER, VIVID_COLORIZER
+
+    vivid, _ = load_checkpoint(VIVID_COLORIZER)
+    assert vivid.objective.name == "classify" and VIVID_COLORIZER.stat().st_size < 2 * 2**20
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import judge_colorizer
+
+    ratios = {}
+    for name, ckpt in (("default", SHIPPED_COLORIZER), ("vivid", VIVID_COLORIZER)):
+        assert judge_colorizer.main(["names=astronaut", f"ckpt={ckpt}", f"out={tmp_path}", f"tag=_{name}",
+                                     f"beside={SHIPPED_COLORIZER}"]) == 0  # fmt: skip
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| astronaut"))
+        ratios[name] = float(row.split("|")[5])
+    assert ratios["vivid"] > ratios["default"]  # colourfulness of the output / of the truth
+    with Image.open(tmp_path / "colorize_astronaut_vivid.png") as strip:
+        assert strip.size == (4 * 512, 512)  # gray | default | vivid | truth
+    script = [sys.executable, str(ROOT / "scripts" / "colorize.py"), f"input={ROOT / 'docs' / 'colorize_rocket.png'}"]
+    done = subprocess.run([*script, "model=vivid", f"output={tmp_path / 'v.png'}"], capture_output=True, text=True)
+    assert done.returncode == 0 and "y2uv: wrote 1 picture" in done.stdout, done.stderr
+    done = subprocess.run([*script, "model=sepia", f"output={tmp_path / 's.png'}"], capture_output=True, text=True)
+    assert done.returncode == 1 and "model=sepia: must be one of default, vivid" in done.stderr
