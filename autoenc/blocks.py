@@ -60,11 +60,8 @@ class BatchProgressBar(TQDMProgressBar):
         self.every, self.steps_per_call = max(1, every), steps_per_call
 
     @property
-    def total_train_batches(self) -> int | float:
-        loader = self.trainer.train_dataloader
-        if hasattr(loader, "num_batches"):
-            return loader.num_batches()
-        return super().total_train_batches * self.steps_per_call
+    def total_train_batches(self) -> int:
+        return self.trainer.train_dataloader.num_batches()  # autoenc's Batches: after the limit, in batches
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         bar = self.train_progress_bar
