@@ -4,7 +4,8 @@ image strips of each task."""
 import statistics
 from pathlib import Path
 
-from autoenc.report import TASK_ORDER, load_test_split, rank, row_order
+from autoenc.baseline import load_test_split
+from autoenc.report import TASK_ORDER, rank, row_order
 
 
 def plot_curves(results: list[dict], path: Path) -> None:
@@ -62,7 +63,7 @@ def plot_latent(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
+def plot_strips(out: Path, results: list[dict], n: int = 8) -> list[Path]:
     """Per task, the best run's (lowest RGB MSE) input | prediction | truth on the first n test images."""
     import matplotlib
 
@@ -75,7 +76,7 @@ def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
     written = []
     for task in sorted({r["task"] for r in results}):
         best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
-        job = sweep / best["job"]
+        job = Path(best["path"])
         rgb = load_test_split(job, n)
         model = AutoEncoder.load_from_checkpoint(job / best["best_checkpoint"], map_location="cpu").eval()
         with torch.no_grad():
@@ -90,7 +91,7 @@ def plot_strips(sweep: Path, results: list[dict], n: int = 8) -> list[Path]:
             axes[i, 0].set_ylabel(name)
         fig.suptitle(f"{task}: {best['arch']}, seed {best['seed']}, {best['dataset']} test images", fontsize=9)
         fig.tight_layout()
-        written.append(sweep / f"strip_{task}.png")
+        written.append(out / f"strip_{task}.png")
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
     return written

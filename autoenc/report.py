@@ -5,15 +5,14 @@ import json
 import math
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
+from autoenc import UserError
+from autoenc.baseline import baselines
+from autoenc.pool import pool_rows, read_table
 from autoenc.rescore import read_scores
 from autoenc.tasks import RESTORATION
-
-if TYPE_CHECKING:
-    import torch
 
 ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
 TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab", "denoise", "inpaint", "superres"]
@@ -45,7 +44,15 @@ def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
         cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
         if (job / "metrics.json").is_file():
             metrics = json.loads((job / "metrics.json").read_text())
-            results.append({**metrics, **read_scores(job), "dataset": dataset_label(cfg.dataset), "job": job.name})
+            results.append(
+                {
+                    **metrics,
+                    **read_scores(job),
+                    "dataset": dataset_label(cfg.dataset),
+                    "job": job.name,
+                    "path": str(job),
+                }
+            )
             continue
         failed = job / "failed.txt"
         why = failed.read_text().strip().splitlines()[-1] if failed.is_file() else "no result: killed or still running"
@@ -84,9 +91,12 @@ def aggregate(results: list[dict]) -> list[dict]:
         groups.setdefault(key, []).append(r)
     rows, scores = [], SCORES + other_pictures(results)
     for (arch, label, dataset, epochs, lr, scheduler), runs in groups.items():
-        task = runs[0]["task"]
+        task, seeds = runs[0]["task"], sorted(r["seed"] for r in runs)
+        if len(set(seeds)) < len(seeds):
+            jobs = ", ".join(r["path"] for r in runs)
+            raise UserError(f"{arch} {label}: a seed twice among {jobs}: give each run once (no sweep twice)")
         row = {"arch": arch, "task": task, "label": label, "dataset": dataset, "epochs": epochs, "lr": lr,
-               "scheduler": scheduler, "seeds": len(runs), "latent_size": runs[0]["latent_size"],
+               "scheduler": scheduler, "seeds": len(runs), "seed_list": seeds, "latent_size": runs[0]["latent_size"],
                "params": runs[0]["params"], "study_mse": study_mse(arch, task, epochs, lr)
                if scheduler == "none" and label == task else None}  # fmt: skip
         for key in scores:
@@ -128,7 +138,14 @@ def _pm(row: dict, key: str, fmt: str) -> str:
     return f"{row[key]:{fmt}}" + (f" ± {row[key + '_std']:{fmt}}" if row["seeds"] > 1 else "")
 
 
-def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], results: list[dict]) -> str:
+def markdown(
+    rows: list[dict],
+    failures: list[dict],
+    baseline: dict[str, dict],
+    results: list[dict],
+    earlier: Path | None = None,
+    several: bool = False,
+) -> str:
     lines = [
         "Test split, best checkpoint (lowest val MSE) of each run; mean ± sample std over seeds.",
         "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
@@ -151,6 +168,9 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
         lines.append("Restoration tasks (denoise, inpaint, superres): their *no colour* column holds the MSE of doing "
                      "nothing, the degraded input itself (the noisy, the holed, the enlarged picture), on the same "
                      "test pictures; the network must stay under it.")  # fmt: skip
+    if earlier is not None:
+        lines.append(f"Cells that {earlier} also holds are pooled with its rows: count, mean and sample std over "
+                     "all their seeds; a score it lacks is '-'.")  # fmt: skip
     others = other_pictures(results)
     if others:
         lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
@@ -172,7 +192,7 @@ def markdown(rows: list[dict], failures: list[dict], baseline: dict[str, dict], 
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
             f"{r['train_seconds']:.1f} |" + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
         )
-    if timing := sweep_timing(results):
+    if not several and (timing := sweep_timing(results)):
         lines += ["", timing]
     if failures:
         lines += ["", f"**{len(failures)} job(s) failed** and are not in the table:", ""]
@@ -198,63 +218,36 @@ def sweep_timing(results: list[dict]) -> str | None:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
+    fields = list(dict.fromkeys(key for row in rows for key in row))
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: " ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows)
 
 
-def baselines(sweep: Path, results: list[dict]) -> dict[str, dict]:
-    """The no-colour baselines are properties of the test split: one set per dataset. The gray image's
-    RGB scores come from the runs; the task-space MSE of predicting no colour (U = V = 0, a = b = 0, the
-    gray image for gray2rgb) is computed here from the test split itself."""
-    from autoenc.tasks import get_task
-
-    out: dict[str, dict] = {}
-    for r in results:
-        if "test_gray_mse_rgb" not in r or r["dataset"] in out:
-            continue
-        b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim", "colour_distance")
-                                 if f"test_gray_{k}" in r}  # fmt: skip
-        rgb = load_test_split(sweep / r["job"])
-        for name in ("gray2rgb", "y2uv", "l2ab"):
-            task = get_task(name)
-            x, target = task.split(rgb)
-            guess = task.input_to_rgb(x) if name == "gray2rgb" else target.new_zeros(target.shape)
-            b[name] = (guess - target).square().mean().item()
-    return out
-
-
-_TEST_SPLITS: dict[str, "torch.Tensor"] = {}
-
-
-def load_test_split(job: Path, n: int | None = None) -> "torch.Tensor":
-    """The first n (default all) test images of a job's dataset, RGB in [-1, 1], loaded once per dataset."""
-    from autoenc.data import ImageDataModule
-    from autoenc.module import to_unit_rgb
-
-    dataset = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml").dataset)
-    key = json.dumps(dataset, sort_keys=True)
-    if key not in _TEST_SPLITS:
-        data = ImageDataModule(**dataset)
-        data.setup()
-        _TEST_SPLITS[key] = to_unit_rgb(data.test_set, channels_last=False)
-    return _TEST_SPLITS[key][:n]
-
-
-def make_table(sweep: Path) -> str:
-    """Write table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into the
-    sweep folder; return the markdown table."""
-    results, failures = collect(sweep)
+def make_table(sweeps: list[Path], out: Path | None = None, earlier: Path | None = None) -> str:
+    """Write table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into out (the
+    first sweep by default) from the runs of the sweeps, pooled with an earlier table.csv's rows of
+    the same cells where given; return the markdown table."""
+    results, failures = [], []
+    for sweep in sweeps:
+        found, failed = collect(sweep)
+        results, failures = results + found, failures + failed
     if not results:
-        raise FileNotFoundError(f"no finished run (metrics.json) under {sweep}; {len(failures)} failed")
+        where = ", ".join(map(str, sweeps))
+        raise FileNotFoundError(f"no finished run (metrics.json) under {where}; {len(failures)} failed")
+    out = out or sweeps[0]
+    out.mkdir(parents=True, exist_ok=True)
     rows = aggregate(results)
-    text = markdown(rows, failures, baselines(sweep, results), results)
-    (sweep / "table.md").write_text(text)
-    write_csv(rows, sweep / "table.csv")
+    if earlier is not None:
+        rows = sorted(pool_rows(rows, read_table(earlier), SCORES + other_pictures(results), earlier), key=row_order)
+    text = markdown(rows, failures, baselines(results), results, earlier, several=len(sweeps) > 1)
+    (out / "table.md").write_text(text)
+    write_csv(rows, out / "table.csv")
     from autoenc.plots import plot_curves, plot_latent, plot_strips
 
-    plot_curves(results, sweep / "val_mse.png")
-    plot_latent(rows, sweep / "mse_vs_latent.png")
-    plot_strips(sweep, results)
+    if earlier is None:  # its runs' curves are not in a table.csv
+        plot_curves(results, out / "val_mse.png")
+    plot_latent(rows, out / "mse_vs_latent.png")
+    plot_strips(out, results)
     return text

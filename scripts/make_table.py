@@ -3,9 +3,14 @@
     python train.py -m experiment=table dataset=photos
     python scripts/make_table.py [outputs/multirun/<sweep>]
     python scripts/make_table.py <sweep> --pictures original=orig.npz jpeg=jpeg.npz   # more columns
+    python scripts/make_table.py <sweep> <sweep> ... --out <folder>                   # one table of several
+    python scripts/make_table.py <new seeds> --earlier <old table.csv> --out <folder> # pooled with a table
 
 Writes table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into the
-sweep folder and prints the table. Failed jobs are listed with their reason. With --pictures,
+sweep folder (or --out) and prints the table. Failed jobs are listed with their reason. A run
+may be in only one of the sweeps. With --earlier, cells that an earlier make_table's table.csv
+holds (its runs may be gone) are pooled with this table's runs of the same cells: the exact
+mean and sample std over all seeds; a seed in both is refused. With --pictures,
 each run's best checkpoint is also scored on every picture of each file (uint8 N x 32 x 32 x 3
 in a .npz or .npy, eval.py's dataset=array), kept in <run>/pictures/<name>/ and not redone
 while the checkpoint and the file stay as they are; the table gets a column per file.
@@ -28,24 +33,28 @@ def picture_file(text: str) -> tuple[str, Path]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("sweep", nargs="?", type=Path, help="a sweep folder (default: the latest)")
+    parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: the latest)")
+    parser.add_argument("--out", type=Path, help="where the table and plots go (default: the first sweep)")
+    parser.add_argument("--earlier", type=Path, help="an earlier table.csv to pool the same cells with")
     parser.add_argument("--pictures", nargs="+", type=picture_file, default=[], metavar="NAME=FILE",
                         help="also score every run on every picture of these files")  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        sweep = args.sweep or latest_sweep()
-        if not sweep.is_dir():
-            raise FileNotFoundError(f"{sweep} is not a folder")
+        sweeps = args.sweeps or [latest_sweep()]
+        for sweep in sweeps:
+            if not sweep.is_dir():
+                raise FileNotFoundError(f"{sweep} is not a folder")
         if args.pictures:
             from autoenc.rescore import score_runs
 
-            ran = score_runs(sweep, dict(args.pictures))
+            ran = sum(score_runs(sweep, dict(args.pictures)) for sweep in sweeps)
             print(f"scored {ran} checkpoint x file pair(s) anew; the others were up to date", file=sys.stderr)
-        print(make_table(sweep))
+        print(make_table(sweeps, args.out, args.earlier))
     except (FileNotFoundError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"written into {sweep}/: table.md, table.csv, val_mse.png, mse_vs_latent.png, strip_<task>.png")
+    curves = "" if args.earlier else " val_mse.png,"  # an earlier table has no curves
+    print(f"written into {args.out or sweeps[0]}/: table.md, table.csv,{curves} mse_vs_latent.png, strip_<task>.png")
     return 0
 
 

@@ -81,7 +81,7 @@ def test_a_classify_colorizer_trains_evaluates_colours_at_any_temperature_and_ex
         colour[t] = scores["test_colourfulness_ratio"]
     assert colour[0.05] > colour[1.0]  # the mode is more colourful than the mean
     train(compose_config("config", sweep / "mse", *args))
-    table = make_table(sweep)
+    table = make_table([sweep])
     assert "| y2uv classify T=0.38 |" in table and "| y2uv |" in table  # two rows, not one
     onnx = pytest.importorskip("onnxruntime")
     meta = export_onnx(sweep / "classify" / metrics["best_checkpoint"], tmp_path / "c.onnx")

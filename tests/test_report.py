@@ -78,15 +78,30 @@ def test_scores_are_fp32_inside_a_bf16_autocast_region():
     assert bf16 == pytest.approx(fp32, rel=1e-6)
 
 
-def test_make_table_on_a_tiny_sweep(tmp_path):
-    sweep = tmp_path / "sweep"
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory) -> tuple[list, float]:
+    """8 one-epoch runs (2 archs x 2 tasks x seeds 0, 1) of experiment=table: (their job folders,
+    the sweep's wall time). Tests copy them: the folder is shared."""
+    sweep = tmp_path_factory.mktemp("tiny") / "sweep"
     cmd = [sys.executable, str(ROOT / "train.py"), "-m", "experiment=table", "dataset=photos", "trainer=debug",
            "arch=classic,4-6-8", "task=reconstruct,y2uv", "seed=0,1", "trainer.enable_progress_bar=false",
            f"hydra.sweep.dir={sweep}"]  # fmt: skip
     launched = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
-    sweep_wall = time.time() - launched
     assert r.returncode == 0, r.stderr[-2000:]
+    return sorted(p for p in sweep.iterdir() if p.is_dir()), time.time() - launched
+
+
+def make_table_cli(*args) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "scripts" / "make_table.py"), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_make_table_on_a_tiny_sweep(tmp_path, tiny_sweep):
+    sweep = tmp_path / "sweep"
+    for job in tiny_sweep[0]:
+        shutil.copytree(job, sweep / job.name)
+    sweep_wall = tiny_sweep[1]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(jobs) == 8 and all((j / "metrics.json").is_file() for j in jobs)
     # a job that failed (the real failure path, into the sweep), and one that was killed
@@ -95,8 +110,7 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
     assert subprocess.run(bad, capture_output=True, cwd=ROOT, timeout=300).returncode == 1
     shutil.copytree(jobs[0] / ".hydra", sweep / "9_killed" / ".hydra")
 
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_table.py"), str(sweep)], capture_output=True,
-                       text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    r = make_table_cli(sweep)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "| classic | reconstruct | photos |" in r.stdout
     assert "2 job(s) failed" in r.stdout and "kernel_size=4: must be a positive odd number" in r.stdout
@@ -139,6 +153,50 @@ def test_make_table_on_a_tiny_sweep(tmp_path):
     assert 0 < first_step < wall and parts < wall <= sweep_wall + 1  # process start is known to within a second
     for png in ("val_mse.png", "mse_vs_latent.png", "strip_reconstruct.png", "strip_y2uv.png"):
         assert (sweep / png).stat().st_size > 10_000
+
+
+def test_make_table_of_several_sweeps_and_pooled_with_an_earlier_table(tmp_path, tiny_sweep):
+    """Seeds 0 and 1 in two sweeps make the table of one; seed 1's runs pooled with the table.csv of
+    seed 0's (its runs gone) give the same means and stds; a run counted twice is refused."""
+    jobs = tiny_sweep[0]
+    for job in jobs:
+        seed = json.loads((job / "metrics.json").read_text())["seed"]
+        shutil.copytree(job, tmp_path / f"seed{seed}" / job.name)
+    both, one, two = tmp_path / "both", tmp_path / "seed0", tmp_path / "seed1"
+    r = make_table_cli(one, two, "--out", both)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "**Time:**" not in r.stdout  # one wall time of parts run apart would mean nothing
+    whole = {(row["arch"], row["task"]): row for row in csv.DictReader((both / "table.csv").open())}
+    assert len(whole) == 4 and all(row["seeds"] == "2" and row["seed_list"] == "0 1" for row in whole.values())
+    runs = [json.loads((j / "metrics.json").read_text()) for j in jobs]
+    for (arch, task), row in whole.items():
+        values = [m["test_mse"] for m in runs if (m["arch"], m["task"]) == (arch, task)]
+        assert float(row["test_mse"]) == pytest.approx(statistics.fmean(values))
+        assert float(row["test_mse_std"]) == pytest.approx(statistics.stdev(values))
+    assert (both / "val_mse.png").is_file() and (both / "strip_y2uv.png").is_file()
+
+    assert make_table_cli(one).returncode == 0
+    shutil.copy(one / "table.csv", tmp_path / "earlier.csv")
+    for job in one.iterdir():  # the earlier table's runs are gone: only its table.csv is left
+        if job.is_dir():
+            shutil.rmtree(job)
+    pooled = tmp_path / "pooled"
+    r = make_table_cli(two, "--earlier", tmp_path / "earlier.csv", "--out", pooled)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "pooled with its rows" in r.stdout and not (pooled / "val_mse.png").exists()
+    rows = {(row["arch"], row["task"]): row for row in csv.DictReader((pooled / "table.csv").open())}
+    assert rows.keys() == whole.keys()
+    for key, row in rows.items():
+        assert row["seeds"] == "2" and row["seed_list"] == "0 1"
+        for score in ("test_mse", "test_mse_std", "test_mse_rgb", "test_mse_rgb_std", "test_psnr", "test_psnr_std"):
+            assert float(row[score]) == pytest.approx(float(whole[key][score]), rel=1e-9)
+
+    r = make_table_cli(two, "--earlier", pooled / "table.csv", "--out", tmp_path / "again")
+    assert r.returncode == 1 and "seed(s) [1] are both in" in r.stderr and "count twice" in r.stderr
+    r = make_table_cli(two, two, "--out", tmp_path / "twice")
+    assert r.returncode == 1 and "a seed twice among" in r.stderr and "Traceback" not in r.stderr
+    r = make_table_cli(two, "--earlier", tmp_path / "gone.csv")
+    assert r.returncode == 1 and r.stderr.strip() == f"error: --earlier {tmp_path / 'gone.csv'}: no such file"
 
 
 def test_dataset_label_names_the_folder_of_images():

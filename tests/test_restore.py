@@ -102,7 +102,7 @@ def test_each_restoration_task_trains_and_reports_its_baseline(tmp_path, name):
     events.Reload()
     assert "val/input_prediction_target" in events.Tags()["images"]
     assert json.loads((run / "metrics.json").read_text())["test_input_ssim"] < 1
-    table = make_table(sweep)
+    table = make_table([sweep])
     row = next(line for line in table.splitlines() if f"| {name} |" in line)
     assert f"{metrics['test_input_mse_rgb']:.5f}" in row  # the do-nothing baseline beside the network's MSE
     assert "the degraded input itself" in table and (sweep / f"strip_{name}.png").stat().st_size > 1000

@@ -91,5 +91,7 @@ def test_a_schedule_and_a_cuda_graph_are_refused_together(make_cfg, monkeypatch)
 def test_make_table_keeps_schedules_apart():
     run = {"arch": "classic", "task": "y2uv", "dataset": "photos", "epochs": 15, "lr": 1e-3, "latent_size": 1024,
            "params": 1, "test_mse": 0.01}  # fmt: skip
-    rows = aggregate([{**run, "seed": 0}, {**run, "seed": 1}, {**run, "scheduler": "cosine", "test_mse": 0.02}])
+    rows = aggregate(
+        [{**run, "seed": 0}, {**run, "seed": 1}, {**run, "seed": 0, "scheduler": "cosine", "test_mse": 0.02}]
+    )
     assert [(r["scheduler"], r["seeds"], r["study_mse"]) for r in rows] == [("none", 2, None), ("cosine", 1, None)]
