@@ -89,6 +89,7 @@ class AutoEncoder(L.LightningModule):
                                                   for name, _ in getattr(self, part).named_buffers()]  # fmt: skip
         self.train_mse = WeightedMean()  # keeps NaN (divergence) and avoids a sync
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
+        self.val_loss = WeightedMean()  # the objective on the validation split (classify: its cross-entropy)
         # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)
         self.test_rgb, self.test_gray = RGBScores(), RGBScores()
         self.test_input = RGBScores()  # restoration tasks: the degraded input itself ("do nothing")
@@ -115,10 +116,25 @@ class AutoEncoder(L.LightningModule):
             "latent_shape": list(latent_shape), "params": sum(p.numel() for p in self.net.parameters()),
         }  # fmt: skip
 
+    @property
+    def monitor(self) -> str:
+        """What picks the best checkpoint and stops early: the val MSE, or for a loss that is not
+        the MSE (classify: vivid colours cost MSE) the loss it trains."""
+        return "val/mse" if self.objective.name == "mse" else "val/loss"
+
+    def best_scores(self, best: float) -> dict[str, float]:
+        """metrics.json's best_val_mse (hparams_search's objective): the val MSE of the validation that
+        picked the best checkpoint; and its best_val_loss where the loss picked it."""
+        if self.monitor == "val/mse":
+            return {"best_val_mse": best}
+        losses = self.history["val_loss"]
+        return {"best_val_mse": self.history["val_mse"][losses.index(min(losses))], "best_val_loss": best}
+
     def _run(self, batch: torch.Tensor):
         rgb = to_unit_rgb(batch, self.channels_last)
         x, y = self.task.split(rgb, fixed=not self.training)  # noise, holes: random in training only
-        return rgb, x, y, self(x)
+        output = self.net(x)
+        return rgb, x, y, self.objective.decode(output), output
 
     def on_train_start(self) -> None:
         self.first_step_at = time.time()
@@ -195,14 +211,16 @@ class AutoEncoder(L.LightningModule):
             self.throughput.pause(self.device)
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
-        rgb, x, y, pred = self._run(batch)
+        rgb, x, y, pred, output = self._run(batch)
         self.val_mse.update(pred.flatten(), y.flatten())  # flatten: the batch is channels-last
+        if self.monitor == "val/loss":
+            self.val_loss.update(self.objective(output, y), len(y))
         if batch_idx == 0:
             n = GRID_IMAGES
             self._grid = (self.task.input_to_rgb(x[:n]), self.task.to_rgb(x[:n], pred[:n]), rgb[:n])
 
     def test_step(self, batch: torch.Tensor, batch_idx: int) -> None:
-        rgb, x, y, pred = self._run(batch)
+        rgb, x, y, pred, _ = self._run(batch)
         self.test_mse.update(pred.flatten(), y.flatten())
         self.test_rgb.update(self.task.to_rgb(x, pred), rgb)
         self.test_gray.update(self.task.colour.gray(rgb).expand(-1, 3, -1, -1), rgb)
@@ -227,9 +245,11 @@ class AutoEncoder(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
-            self.val_mse.reset()
+            self.val_mse.reset(), self.val_loss.reset()
             return
         self._epoch_metric("val", self.val_mse)
+        if self.monitor == "val/loss":
+            self._epoch_metric("val", self.val_loss, "loss")
         if self._grid is not None and isinstance(self.logger, TensorBoardLogger):
             from torchvision.utils import make_grid
 
@@ -253,12 +273,12 @@ class AutoEncoder(L.LightningModule):
         for m in (self.test_mse, self.test_rgb, self.test_gray, self.test_input):
             m.reset()
 
-    def _epoch_metric(self, stage: str, metric) -> float:
+    def _epoch_metric(self, stage: str, metric, name: str = "mse") -> float:
         value = metric.compute()
         metric.reset()
-        self.log(f"{stage}/mse", value, prog_bar=True)
-        self.history[f"{stage}_mse"].append(value.item())  # one host sync per epoch
-        return self.history[f"{stage}_mse"][-1]
+        self.log(f"{stage}/{name}", value, prog_bar=True)
+        self.history.setdefault(f"{stage}_{name}", []).append(value.item())  # one host sync per epoch
+        return self.history[f"{stage}_{name}"][-1]
 
     def configure_optimizers(self):
         optimizer, settings = check_optimizer(self.hparams.optimizer)  # checked again: hparams can be edited

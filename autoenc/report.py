@@ -147,7 +147,8 @@ def markdown(
     several: bool = False,
 ) -> str:
     lines = [
-        "Test split, best checkpoint (lowest val MSE) of each run; mean ± sample std over seeds.",
+        "Test split, best checkpoint (lowest val MSE; loss=classify: val loss) of each run; mean ± sample std "
+        "over seeds.",
         "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
         "*RGB* after turning the prediction into RGB (colour tasks: true luminance + predicted colour).",
         "PSNR (mean over images) and SSIM on RGB clamped to [0, 1], data range 1. *colour*: Hasler-Suesstrunk",

@@ -143,12 +143,12 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     # the graph is traced with torch.jit, which cannot trace a compiled network
     logger = dashboard.RunLogger(out, name="tb", version="", default_hp_metric=False, log_graph=compiled is None,
                                purge_step=None if resumed_step is None else resumed_step + 1)  # fmt: skip
-    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
+    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor=model.monitor, mode="min",
                                  save_last=True, auto_insert_metric_name=False,
                                  enable_version_counter=False)  # fmt: skip
     callbacks = [checkpoint]
     if (stop := cfg.get("early_stopping") or {}).get("patience"):
-        callbacks.append(EarlyStopping("val/mse", patience=stop.patience, min_delta=stop.get("min_delta", 0.0)))
+        callbacks.append(EarlyStopping(model.monitor, patience=stop.patience, min_delta=stop.get("min_delta", 0.0)))
     if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
         callbacks.append(BatchProgressBar(speed.get("progress_every", 20), block))
     trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
@@ -191,7 +191,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "split": cfg.dataset.split,
         "sizes": data.sizes(),
         **{key.replace("/", "_"): value for key, value in test.items()},  # test_mse, test_psnr, ...
-        "best_val_mse": checkpoint.best_model_score.item(),
+        **model.best_scores(checkpoint.best_model_score.item()),
         "train_seconds": round(train_seconds, 2),  # of this process: after a resume, the resumed part
         # training images/s (validation excluded), median over this process's epochs, all processes
         "train_images_per_s": round(statistics.median(model.throughput.epochs or [0.0]) * trainer.world_size, 1),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import QUIET, ROOT, compose_config
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
 from autoenc.evaluate import evaluate
@@ -65,9 +66,15 @@ def test_rebalancing_weighs_rare_colours_up_and_averages_one_over_the_pixels():
 
 def test_a_classify_colorizer_trains_evaluates_colours_at_any_temperature_and_exports(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ("dataset=photos", "trainer.max_epochs=1", "trainer.limit_train_batches=30", "task=y2uv", *QUIET)
-    metrics = train(compose_config("config", sweep / "classify", *args, "loss=classify", "loss.bins=8"))
+    args = ("dataset=photos", "trainer.limit_train_batches=30", "task=y2uv", *QUIET)
+    classify = (*args, "trainer.max_epochs=2", "loss=classify", "loss.bins=8")
+    metrics = train(compose_config("config", sweep / "classify", *classify))
     assert metrics["loss"] == "classify" and metrics["temperature"] == 0.38
+    # the best checkpoint is the lowest validation cross-entropy (vivid colours cost MSE), logged as val/loss
+    history = metrics["history"]
+    assert metrics["best_val_loss"] == pytest.approx(min(history["val_loss"]))
+    assert metrics["best_val_mse"] == history["val_mse"][history["val_loss"].index(min(history["val_loss"]))]
+    assert "val/loss" in EventAccumulator(str(sweep / "classify" / "tb")).Reload().Tags()["scalars"]
     assert np.isfinite(metrics["history"]["train_mse"]).all() and metrics["test_colourfulness_ratio"] > 0
     model, _ = load_checkpoint(sweep / "classify" / metrics["best_checkpoint"])
     assert model.net(torch.zeros(1, 1, 32, 32)).shape[1] == 64 and model(torch.zeros(1, 1, 32, 32)).shape[1] == 2
@@ -80,7 +87,7 @@ def test_a_classify_colorizer_trains_evaluates_colours_at_any_temperature_and_ex
         assert scores["temperature"] == t
         colour[t] = scores["test_colourfulness_ratio"]
     assert colour[0.05] > colour[1.0]  # the mode is more colourful than the mean
-    train(compose_config("config", sweep / "mse", *args))
+    train(compose_config("config", sweep / "mse", *args, "trainer.max_epochs=1"))
     table = make_table([sweep])
     assert "| y2uv classify T=0.38 |" in table and "| y2uv |" in table  # two rows, not one
     onnx = pytest.importorskip("onnxruntime")
