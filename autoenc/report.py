@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import UserError
 from autoenc.baseline import baselines
 from autoenc.pool import pool_rows, read_table
-from autoenc.rescore import read_scores
+from autoenc.rescore import add_ratios, read_scores
 from autoenc.tasks import RESTORATION
 
 ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
@@ -175,8 +175,10 @@ def markdown(
     others = other_pictures(results)
     if others:
         lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
-                  "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB."]  # fmt: skip
-    heads = [f"on {k[3:].replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}" for k in others]
+                  "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
+                  "each run's MSE on X over its MSE on Y (`--ratio X/Y`), mean over the cell's runs."]  # fmt: skip
+    heads = [f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}"
+             for k in others]  # fmt: skip
     lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
               "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |" + "".join(f" {h} |" for h in heads),
               "|---|---|---|" + "--:|" * (14 + len(others))]  # fmt: skip
@@ -226,7 +228,9 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows({k: " ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows)
 
 
-def make_table(sweeps: list[Path], out: Path | None = None, earlier: Path | None = None) -> str:
+def make_table(
+    sweeps: list[Path], out: Path | None = None, earlier: Path | None = None, ratios: list[tuple[str, str]] = ()
+) -> str:
     """Write table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into out (the
     first sweep by default) from the runs of the sweeps, pooled with an earlier table.csv's rows of
     the same cells where given; return the markdown table."""
@@ -237,6 +241,7 @@ def make_table(sweeps: list[Path], out: Path | None = None, earlier: Path | None
     if not results:
         where = ", ".join(map(str, sweeps))
         raise FileNotFoundError(f"no finished run (metrics.json) under {where}; {len(failures)} failed")
+    add_ratios(results, list(ratios))
     out = out or sweeps[0]
     out.mkdir(parents=True, exist_ok=True)
     rows = aggregate(results)

@@ -55,3 +55,17 @@ def read_scores(job: Path) -> dict[str, float]:
         name = scores.parent.name
         out |= {f"on_{name}_mse": m["test_mse"], f"on_{name}_mse_rgb": m["test_mse_rgb"]}
     return out
+
+
+def add_ratios(results: list[dict], pairs: list[tuple[str, str]]) -> None:
+    """Each run's MSE on pictures a over its MSE on pictures b (the same checkpoint on two files,
+    e.g. original pixels over their JPEG copy): on_<a>_over_<b>_mse and _mse_rgb, per run, so a
+    cell's mean and std are of paired ratios."""
+    for a, b in pairs:
+        for name in (a, b):
+            if not any(f"on_{name}_mse" in r for r in results):
+                raise UserError(f"--ratio {a}/{b}: no run is scored on {name!r}; give --pictures {name}=FILE")
+        for r in results:
+            for space in ("mse", "mse_rgb"):
+                if f"on_{a}_{space}" in r and f"on_{b}_{space}" in r:
+                    r[f"on_{a}_over_{b}_{space}"] = r[f"on_{a}_{space}"] / r[f"on_{b}_{space}"]

@@ -3,6 +3,7 @@
     python train.py -m experiment=table dataset=photos
     python scripts/make_table.py [outputs/multirun/<sweep>]
     python scripts/make_table.py <sweep> --pictures original=orig.npz jpeg=jpeg.npz   # more columns
+    python scripts/make_table.py <sweep> --pictures ... --ratio original/jpeg         # + their ratio
     python scripts/make_table.py <sweep> <sweep> ... --out <folder>                   # one table of several
     python scripts/make_table.py <new seeds> --earlier <old table.csv> --out <folder> # pooled with a table
 
@@ -14,6 +15,7 @@ mean and sample std over all seeds; a seed in both is refused. With --pictures,
 each run's best checkpoint is also scored on every picture of each file (uint8 N x 32 x 32 x 3
 in a .npz or .npy, eval.py's dataset=array), kept in <run>/pictures/<name>/ and not redone
 while the checkpoint and the file stay as they are; the table gets a column per file.
+--ratio A/B adds each run's MSE on A over its MSE on B (paired: the same checkpoint).
 """
 
 import argparse
@@ -31,13 +33,28 @@ def picture_file(text: str) -> tuple[str, Path]:
     return name, Path(file)
 
 
+def ratio(text: str) -> tuple[str, str]:
+    a, sep, b = text.partition("/")
+    if not sep or not a.isidentifier() or not b.isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r}: give A/B, two names of --pictures, e.g. original/jpeg")
+    return a, b
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: the latest)")
     parser.add_argument("--out", type=Path, help="where the table and plots go (default: the first sweep)")
     parser.add_argument("--earlier", type=Path, help="an earlier table.csv to pool the same cells with")
-    parser.add_argument("--pictures", nargs="+", type=picture_file, default=[], metavar="NAME=FILE",
-                        help="also score every run on every picture of these files")  # fmt: skip
+    parser.add_argument(
+        "--pictures",
+        nargs="+",
+        type=picture_file,
+        default=[],
+        metavar="NAME=FILE",
+        help="also score every run on every picture of these files",
+    )
+    parser.add_argument("--ratio", nargs="+", type=ratio, default=[], metavar="A/B",
+                        help="a column of each run's MSE on pictures A over its MSE on pictures B")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         sweeps = args.sweeps or [latest_sweep()]
@@ -49,7 +66,7 @@ def main(argv: list[str]) -> int:
 
             ran = sum(score_runs(sweep, dict(args.pictures)) for sweep in sweeps)
             print(f"scored {ran} checkpoint x file pair(s) anew; the others were up to date", file=sys.stderr)
-        print(make_table(sweeps, args.out, args.earlier))
+        print(make_table(sweeps, args.out, args.earlier, args.ratio))
     except (FileNotFoundError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -243,6 +243,13 @@ def test_make_table_scores_every_run_on_files_of_pictures(tmp_path, y2uv_run, ca
     header = next(line for line in out.out.splitlines() if line.startswith("| arch |"))
     assert header.endswith("| on noisy MSE | on noisy RGB MSE | on same MSE | on same RGB MSE |")
     assert make_table.main(args) == 0 and "scored 0 checkpoint" in capsys.readouterr().err
+    assert make_table.main([*args, "--ratio", "noisy/same"]) == 0  # paired: each run's own ratio
+    row = next(csv.DictReader((sweep / "table.csv").open()))
+    ratio = float(row["on_noisy_over_same_mse_rgb"])
+    assert ratio == pytest.approx(float(row["on_noisy_mse_rgb"]) / float(row["on_same_mse_rgb"])) and ratio > 1
+    assert "| on noisy / same MSE | on noisy / same RGB MSE |" in capsys.readouterr().out
+    assert make_table.main([str(sweep), "--ratio", "gone/same"]) == 1
+    assert "--ratio gone/same: no run is scored on 'gone'; give --pictures gone=FILE" in capsys.readouterr().err
     np.savez(tmp_path / "same.npz", images=noisy)  # the file changed: scored again
     assert make_table.main(args) == 0 and "scored 1 checkpoint" in capsys.readouterr().err
     with pytest.raises(SystemExit):
