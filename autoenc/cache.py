@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = 1  # of the tiling: bump it when tiles() changes, so old caches are not reused
+VERSION = 2  # of the tiling and its record (2: tiles per file): bump it when either changes
 
 
 def default_dir() -> Path:
@@ -36,24 +36,30 @@ def checksum(array: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(array).reshape(-1).view(np.uint8), digest_size=16).hexdigest()
 
 
+Built = tuple[np.ndarray, list[str], list[int]]  # tiles, warnings, tiles of each file
+
+
 def cached_tiles(cache_dir: str | os.PathLike, root: Path, files: list[Path], settings: str,
-                 build: Callable[[], tuple[np.ndarray, list[str]]]) -> np.ndarray:  # fmt: skip
-    """The folder's tiles from the cache, or build() them (tiles, warnings) and store them.
-    The warnings of the build (skipped pictures) are given again on every use."""
+                 build: Callable[[], Built]) -> tuple[np.ndarray, list[int]]:  # fmt: skip
+    """The folder's (tiles, tiles of each file) from the cache, or build() them (tiles, warnings,
+    tiles of each file) and store them. The warnings of the build (skipped pictures) are given
+    again on every use."""
     folder = Path(cache_dir).expanduser()
     key = folder_key(root, files, settings)
     data, record = folder / f"images-{key}.npy", folder / f"images-{key}.json"
     if data.is_file() and record.is_file():
         tiles = load(data, record)
         if tiles is not None:
-            for message in json.loads(record.read_text()).get("warnings", []):
+            meta = json.loads(record.read_text())
+            for message in meta.get("warnings", []):
                 warnings.warn(message, stacklevel=3)
-            return tiles
-    tiles, messages = build()
+            return tiles, meta["tiles_per_file"]
+    tiles, messages, counts = build()
     for message in messages:
         warnings.warn(message, stacklevel=3)
-    store(folder, data, record, tiles, {"root": str(root.resolve()), "files": len(files), "warnings": messages})
-    return tiles
+    meta = {"root": str(root.resolve()), "files": len(files), "warnings": messages, "tiles_per_file": counts}
+    store(folder, data, record, tiles, meta)
+    return tiles, counts
 
 
 def load(data: Path, record: Path) -> np.ndarray | None:
@@ -63,6 +69,8 @@ def load(data: Path, record: Path) -> np.ndarray | None:
         tiles = np.load(data, allow_pickle=False)
         if list(tiles.shape) != meta["shape"] or tiles.dtype != np.uint8 or checksum(tiles) != meta["checksum"]:
             raise ValueError("its shape or checksum does not match its record")
+        if sum(meta["tiles_per_file"]) != len(tiles):
+            raise ValueError("its tiles per file do not add up to its tiles")
     except (OSError, ValueError, KeyError, EOFError) as e:
         warnings.warn(f"the tile cache {data} is damaged ({e}); decoding the pictures again", stacklevel=4)
         return None

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from autoenc import UserError
-from autoenc.sources import array_pictures, folder_tiles, load_cifar10, photo_tiles
+from autoenc.sources import array_labels, array_pictures, folder_pictures, load_cifar10, photo_tiles
 
 SPLITS = ("study", "official")
 SOURCES = ("cifar10", "photos", "images", "array")
@@ -132,26 +132,34 @@ class ImageDataModule(L.LightningDataModule):
         self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
         self.train_limit = train_limit  # trainer.limit_train_batches, in batches (Lightning would count blocks)
         self.train_set = self.val_set = self.test_set = self.all_set = None
+        self.labels: dict[str, torch.Tensor] = {}  # split -> each picture's class, -1 where none (self.classes)
+        self.classes: list[str] = []
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        images, n_official = self.load()
+        images, n_official, labels, self.classes = self.load()
         self.all_set = images = torch.from_numpy(np.ascontiguousarray(images))  # every picture, in order
         idx = split_indices(len(images), self.split, self.split_seed, n_official)
         self.train_set, self.val_set, self.test_set = (images[i] for i in idx)
+        labels = torch.from_numpy(labels) if labels is not None else torch.full((len(images),), -1)
+        parts = zip(("train", "val", "test"), idx, strict=True)
+        self.labels = {"all": labels, **{part: labels[i] for part, i in parts}}
 
-    def load(self) -> tuple[np.ndarray, int | None]:
+    def load(self) -> tuple[np.ndarray, int | None, np.ndarray | None, list[str]]:
+        """(pictures, how many are CIFAR-10's official training ones, their classes, the classes' names)."""
         if self.name == "cifar10":
             return load_cifar10(self.root or "data", self.download)
         if self.name == "photos":
-            return photo_tiles(), None
+            return photo_tiles(), None, None, []
         if self.root is None:
             what = "a/folder/of/pictures" if self.name == "images" else "pictures.npz"
             raise UserError(f"dataset={self.name} needs dataset.root=/path/to/{what}")
         if self.name == "array":
-            return array_pictures(self.root), None
-        return folder_tiles(self.root, self.on_error, self.cache_dir), None
+            pictures = array_pictures(self.root)
+            return pictures, None, *array_labels(self.root, len(pictures))
+        tiles, labels, classes = folder_pictures(self.root, self.on_error, self.cache_dir)
+        return tiles, None, labels, classes
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train_set), "val": len(self.val_set), "test": len(self.test_set)}

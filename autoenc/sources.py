@@ -39,8 +39,9 @@ def cifar10_candidates(root: str | os.PathLike) -> list[Path]:
     return found
 
 
-def load_cifar10(root: str | os.PathLike, download: bool) -> tuple[np.ndarray, int]:
-    """All 60,000 images (the 50,000 official training images first) and that count."""
+def load_cifar10(root: str | os.PathLike, download: bool) -> tuple[np.ndarray, int, np.ndarray, list[str]]:
+    """All 60,000 images (the 50,000 official training images first), that count, their labels
+    and the classes' names."""
     from torchvision.datasets import CIFAR10
 
     candidates = cifar10_candidates(root)
@@ -74,7 +75,8 @@ def load_cifar10(root: str | os.PathLike, download: bool) -> tuple[np.ndarray, i
             f"CIFAR-10 files in {folder / CIFAR10.base_folder} failed their checksum ({e}): "
             "the copy is partial or corrupt; delete it and download again"
         ) from None
-    return np.concatenate([train.data, test.data]), len(train.data)
+    labels = np.asarray(train.targets + test.targets, dtype=np.int64)
+    return np.concatenate([train.data, test.data]), len(train.data), labels, list(train.classes)
 
 
 # --- photos: offline tiles of scikit-image's colour photos -----------------------------
@@ -118,8 +120,17 @@ def photo_tiles(min_std: float = 4.0) -> np.ndarray:
 
 
 def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None):
-    """Every picture under root (recursively), as RGB, cut into non-overlapping 32x32 tiles;
-    with cache_dir ("auto": ~/.cache/autoenc), decoded once and kept there (autoenc/cache.py)."""
+    """Every picture under root (recursively), as RGB, cut into non-overlapping 32x32 tiles."""
+    return folder_pictures(root, on_error, cache_dir)[0]
+
+
+def folder_pictures(root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:  # fmt: skip
+    """(tiles, label of each tile, class names): every picture under root (recursively), as RGB,
+    cut into non-overlapping 32x32 tiles; its class is the folder it is in (torchvision
+    ImageFolder's root/<class>/x.png; root/train/<class>/x.png likewise), -1 for a picture in
+    root itself. With cache_dir ("auto": ~/.cache/autoenc), decoded once and kept there
+    (autoenc/cache.py)."""
     from autoenc.cache import cached_tiles, default_dir
 
     if on_error not in ("skip", "raise"):
@@ -130,9 +141,9 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file())
     if cache_dir and on_error == "skip":  # on_error=raise must look at every file: no cache
         cache = default_dir() if str(cache_dir) == "auto" else cache_dir
-        out = cached_tiles(cache, root, files, f"tile {TILE}, read as shown", lambda: decode(files, on_error))
+        out, counts = cached_tiles(cache, root, files, f"tile {TILE}, read as shown", lambda: decode(files, on_error))
     else:
-        out, messages = decode(files, on_error)
+        out, messages, counts = decode(files, on_error)
         for message in messages:
             warnings.warn(message, stacklevel=2)
     if len(out) < 10:
@@ -140,16 +151,24 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
             f"dataset.root={str(root)!r}: {len(files)} picture file(s) ({', '.join(sorted(PICTURE_SUFFIXES))}) "
             f"gave {len(out)} tiles of {TILE}x{TILE}; need at least 10 to split into train/val/test"
         )
-    return out
+    return (out, *folder_labels(root, files, counts))
 
 
-def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
-    """(tiles of every readable picture, warnings about the others)."""
+def folder_labels(root: Path, files: list[Path], counts: list[int]) -> tuple[np.ndarray, list[str]]:
+    """Each tile's class: the name of its picture's folder (-1 for pictures in root itself)."""
+    names = ["" if f.parent == root else f.parent.name for f in files]
+    classes = sorted(set(names) - {""})
+    index = {name: i for i, name in enumerate(classes)} | {"": -1}
+    return np.repeat(np.array([index[n] for n in names], dtype=np.int64), counts), classes
+
+
+def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str], list[int]]:
+    """(tiles of every readable picture, warnings about the others, the tiles of each file)."""
     from PIL import Image
 
     from autoenc.pictures import read
 
-    out, bad, small, animated = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0, 0
+    out, bad, small, animated, counts = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0, 0, []
     for f in files:
         try:
             picture = read(f)
@@ -159,10 +178,12 @@ def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
             if on_error == "raise":
                 raise UserError(f"cannot read picture {f}: {e}") from None
             bad.append(f)
+            counts.append(0)
             continue
         t = tiles(picture)
         small += len(t) == 0
         out.append(t)
+        counts.append(len(t))
     messages = []
     if bad:
         shown = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
@@ -171,10 +192,22 @@ def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str]]:
         messages.append(f"{small} picture(s) smaller than {TILE}x{TILE} gave no tile")
     if animated:
         messages.append(f"{animated} animated picture(s): their first frame only")
-    return np.concatenate(out), messages
+    return np.concatenate(out), messages, counts
 
 
 # --- array: pictures already decoded, in a NumPy file ------------------------------------
+
+
+def array_labels(path: str | os.PathLike, n: int) -> tuple[np.ndarray, list[str]]:
+    """A .npz file's `labels` (ints, one per picture; its `classes` names them), else -1 each."""
+    with np.load(Path(path).expanduser(), allow_pickle=False) as loaded:
+        if not isinstance(loaded, np.lib.npyio.NpzFile) or "labels" not in loaded.files:
+            return np.full(n, -1, dtype=np.int64), []
+        labels = loaded["labels"].astype(np.int64)
+        classes = [str(c) for c in loaded["classes"]] if "classes" in loaded.files else []
+    if labels.shape != (n,):
+        raise UserError(f"{path}: `labels` has shape {labels.shape}, not one label for each of the {n} pictures")
+    return labels, classes or [str(c) for c in range(labels.max(initial=-1) + 1)]
 
 
 def array_pictures(path: str | os.PathLike) -> np.ndarray:

@@ -11,7 +11,7 @@ from torchvision.datasets import CIFAR10
 
 from autoenc import UserError
 from autoenc.data import Batches, ImageDataModule, split_indices
-from autoenc.sources import array_pictures, folder_tiles, load_cifar10, photo_tiles, tiles
+from autoenc.sources import array_pictures, folder_pictures, folder_tiles, load_cifar10, photo_tiles, tiles
 
 
 def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray:
@@ -26,7 +26,7 @@ def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray
         part = images[i * per_batch : (i + 1) * per_batch]
         entry = {
             "batch_label": f"batch {i + 1} of 5",
-            "labels": rng.integers(0, 10, per_batch).tolist(),
+            "labels": [(i * per_batch + j) % 10 for j in range(per_batch)],  # picture k: class k % 10
             "data": part.transpose(0, 3, 1, 2).reshape(per_batch, 3072),
             "filenames": [f"img_{i}_{j}.png" for j in range(per_batch)],
         }
@@ -57,20 +57,22 @@ def test_cifar10_on_disk_format_loads(tmp_path, our_checksums, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "nokeras"))
     images = write_cifar10(tmp_path / "data")
     our_checksums(tmp_path / "data")
-    loaded, n_train = load_cifar10(tmp_path / "data", download=False)
+    loaded, n_train, labels, classes = load_cifar10(tmp_path / "data", download=False)
     assert loaded.dtype == np.uint8 and loaded.shape == (36, 32, 32, 3) and n_train == 30
     np.testing.assert_array_equal(loaded, images)  # train batches 1..5 first, then the test batch
+    assert labels.tolist() == [k % 10 for k in range(36)] and classes[0] == "airplane" and len(classes) == 10
     dm = ImageDataModule("cifar10", root=str(tmp_path / "data"), batch_size=4, split="official", download=False)
     dm.setup()
     assert dm.sizes() == {"train": 27, "val": 3, "test": 6}
     np.testing.assert_array_equal(dm.test_set.numpy(), images[30:])
+    assert dm.labels["test"].tolist() == [k % 10 for k in range(30, 36)] and dm.classes == classes
 
 
 def test_cifar10_found_in_a_keras_copy(tmp_path, our_checksums, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     write_cifar10(tmp_path / "keras" / "datasets")
     our_checksums(tmp_path / "keras" / "datasets")
-    loaded, _ = load_cifar10(tmp_path / "empty", download=False)
+    loaded, *_ = load_cifar10(tmp_path / "empty", download=False)
     assert loaded.shape == (36, 32, 32, 3)
 
 
@@ -116,11 +118,12 @@ def test_folder_of_pictures(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"not a picture")
     (tmp_path / "notes.txt").write_text("ignored")
     with pytest.warns(UserWarning) as warned:
-        t = folder_tiles(tmp_path)
+        t, labels, classes = folder_pictures(tmp_path)
     messages = [str(w.message) for w in warned]
     assert any("skipped 1 unreadable picture(s) of 6:" in m and "broken.png" in m for m in messages)
     assert "1 picture(s) smaller than 32x32 gave no tile" in messages
     assert t.shape == (12, 32, 32, 3) and t.dtype == np.uint8
+    assert classes == ["sub"] and labels.tolist() == [-1] * 6 + [0] * 6  # the folder a picture is in is its class
     np.testing.assert_array_equal(t[0], np.asarray(Image.open(tmp_path / "a.png"))[:32, :32])
     with pytest.raises(UserError, match="broken.png"):
         folder_tiles(tmp_path, on_error="raise")
@@ -136,10 +139,12 @@ def pictures(folder: Path, n: int = 4) -> None:
 def test_the_tile_cache_is_built_once_then_reused(tmp_path, monkeypatch):
     pictures(tmp_path / "pics")
     cache = tmp_path / "cache"
-    first = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    first = folder_pictures(tmp_path / "pics", cache_dir=cache)
     assert len(list(cache.glob("images-*.npy"))) == 1 and len(list(cache.glob("images-*.json"))) == 1
     monkeypatch.setattr("autoenc.sources.decode", lambda *a: pytest.fail("decoded again despite the cache"))
-    np.testing.assert_array_equal(folder_tiles(tmp_path / "pics", cache_dir=cache), first)
+    again = folder_pictures(tmp_path / "pics", cache_dir=cache)
+    np.testing.assert_array_equal(again[0], first[0])
+    np.testing.assert_array_equal(again[1], first[1])  # each tile's class, from the cached tiles per file
     assert not list(cache.glob("*.tmp"))
 
 
@@ -195,7 +200,7 @@ def test_empty_or_missing_folder_is_a_clear_error(tmp_path):
 
 
 def test_pictures_in_a_numpy_file(tmp_path):
-    """dataset=array: a .npz file's images (labels beside them ignored), its only array, or a .npy file."""
+    """dataset=array: a .npz file's images (and labels, where it has them), its only array, or a .npy file."""
     pictures = np.random.default_rng(0).integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
     np.savez(tmp_path / "named.npz", images=pictures, labels=np.arange(30), names=np.array(["a"] * 30))
     np.savez_compressed(tmp_path / "only.npz", pixels=pictures)
@@ -205,6 +210,11 @@ def test_pictures_in_a_numpy_file(tmp_path):
     data = ImageDataModule("array", root=str(tmp_path / "named.npz"))
     data.setup()
     assert torch.equal(data.all_set, torch.from_numpy(pictures)) and data.sizes() == {"train": 24, "val": 3, "test": 3}
+    assert data.labels["all"].tolist() == list(range(30)) and data.classes == [str(c) for c in range(30)]
+    assert torch.equal(data.labels["test"], data.labels["all"][data.labels["test"]])  # the same split as the pictures
+    unlabelled = ImageDataModule("array", root=str(tmp_path / "only.npz"))
+    unlabelled.setup()
+    assert (unlabelled.labels["train"] == -1).all() and unlabelled.classes == []
 
 
 def test_a_numpy_file_that_is_not_pictures_says_what_it_needs(tmp_path):
