@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import UserError
 from autoenc.baseline import baselines
 from autoenc.pool import pool_rows, read_table
-from autoenc.rescore import add_ratios, read_scores
+from autoenc.rescore import add_ratios, read_probe, read_scores
 from autoenc.tasks import RESTORATION
 
 ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
@@ -27,7 +27,7 @@ STUDY_LR_MSE = {("32-48-64_single", "y2uv", 1e-5): 0.013091}  # its learning-rat
 STUDY_LATENT = {"classic": 1024, "4-6-8": 512, "16-24-32": 2048, "16-24-32_k5": 1152,
                 "32-48-64_single": 4096, "32-48-64_double": 4096}  # fmt: skip
 SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "test_colour_distance",
-          "train_seconds", "test_input_mse_rgb", "test_input_psnr"]  # fmt: skip
+          "train_seconds", "test_input_mse_rgb", "test_input_psnr", "probe_accuracy"]  # fmt: skip
 
 
 def latest_sweep(root: Path = Path("outputs/multirun")) -> Path:
@@ -48,6 +48,7 @@ def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
                 {
                     **metrics,
                     **read_scores(job),
+                    **read_probe(job),
                     "dataset": dataset_label(cfg.dataset),
                     "job": job.name,
                     "path": str(job),
@@ -177,11 +178,15 @@ def markdown(
         lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
                   "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
                   "each run's MSE on X over its MSE on Y (`--ratio X/Y`), mean over the cell's runs."]  # fmt: skip
+    probe = any(not math.isnan(r["probe_accuracy"]) for r in rows)
+    if probe:
+        lines += ["", "*probe*: accuracy of a linear probe (logistic regression) on the best checkpoint's codes: "
+                  "fitted on the train split's, scored on the test split's (`make_table.py --probe`)."]  # fmt: skip
     heads = [f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}"
              for k in others]  # fmt: skip
     lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
-              "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |" + "".join(f" {h} |" for h in heads),
-              "|---|---|---|" + "--:|" * (14 + len(others))]  # fmt: skip
+              "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |" + " probe |" * probe
+              + "".join(f" {h} |" for h in heads), "|---|---|---|" + "--:|" * (14 + probe + len(others))]  # fmt: skip
     for r in rows:
         study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
         nocolour = baseline.get(r["dataset"], {}).get(r["task"])
@@ -193,7 +198,9 @@ def markdown(
             f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
             f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
-            f"{r['train_seconds']:.1f} |" + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
+            f"{r['train_seconds']:.1f} |"
+            + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
+            + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
         )
     if not several and (timing := sweep_timing(results)):
         lines += ["", timing]

@@ -11,6 +11,7 @@ from hydra import compose, initialize_config_dir
 from autoenc import UserError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+PROBE_FILE = "probe/probe.json"  # in a run's folder: its linear probe (autoenc/latents.py)
 
 
 def score_runs(sweep: Path, pictures: dict[str, Path]) -> int:
@@ -55,6 +56,12 @@ def read_scores(job: Path) -> dict[str, float]:
         name = scores.parent.name
         out |= {f"on_{name}_mse": m["test_mse"], f"on_{name}_mse_rgb": m["test_mse_rgb"]}
     return out
+
+
+def read_probe(job: Path) -> dict[str, float]:
+    """A run's linear-probe accuracy (make_table --probe, autoenc/latents.py), where it has one."""
+    kept = job / PROBE_FILE
+    return {"probe_accuracy": json.loads(kept.read_text())["probe_accuracy"]} if kept.is_file() else {}
 
 
 def add_ratios(results: list[dict], pairs: list[tuple[str, str]]) -> None:

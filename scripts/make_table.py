@@ -4,6 +4,7 @@
     python scripts/make_table.py [outputs/multirun/<sweep>]
     python scripts/make_table.py <sweep> --pictures original=orig.npz jpeg=jpeg.npz   # more columns
     python scripts/make_table.py <sweep> --pictures ... --ratio original/jpeg         # + their ratio
+    python scripts/make_table.py <sweep> --probe                                      # + what codes hold
     python scripts/make_table.py <sweep> <sweep> ... --out <folder>                   # one table of several
     python scripts/make_table.py <new seeds> --earlier <old table.csv> --out <folder> # pooled with a table
 
@@ -15,7 +16,8 @@ mean and sample std over all seeds; a seed in both is refused. With --pictures,
 each run's best checkpoint is also scored on every picture of each file (uint8 N x 32 x 32 x 3
 in a .npz or .npy, eval.py's dataset=array), kept in <run>/pictures/<name>/ and not redone
 while the checkpoint and the file stay as they are; the table gets a column per file.
---ratio A/B adds each run's MSE on A over its MSE on B (paired: the same checkpoint).
+--ratio A/B adds each run's MSE on A over its MSE on B (paired: the same checkpoint). --probe
+adds a linear probe's class accuracy on each run's codes (<run>/probe/probe.json, kept).
 """
 
 import argparse
@@ -53,6 +55,9 @@ def main(argv: list[str]) -> int:
         metavar="NAME=FILE",
         help="also score every run on every picture of these files",
     )
+    parser.add_argument(
+        "--probe", action="store_true", help="a linear probe's class accuracy on each run's codes (scripts/latents.py)"
+    )
     parser.add_argument("--ratio", nargs="+", type=ratio, default=[], metavar="A/B",
                         help="a column of each run's MSE on pictures A over its MSE on pictures B")  # fmt: skip
     args = parser.parse_args(argv)
@@ -66,6 +71,11 @@ def main(argv: list[str]) -> int:
 
             ran = sum(score_runs(sweep, dict(args.pictures)) for sweep in sweeps)
             print(f"scored {ran} checkpoint x file pair(s) anew; the others were up to date", file=sys.stderr)
+        if args.probe:
+            from autoenc.latents import probe_runs
+
+            ran = sum(probe_runs(sweep) for sweep in sweeps)
+            print(f"probed {ran} checkpoint(s) anew; the others were up to date", file=sys.stderr)
         print(make_table(sweeps, args.out, args.earlier, args.ratio))
     except (FileNotFoundError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
