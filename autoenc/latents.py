@@ -6,6 +6,7 @@ much of the class a code holds. scikit-learn does the map and the probe."""
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import torch
 from autoenc import UserError
 from autoenc.module import AutoEncoder, to_unit_rgb
 from autoenc.rescore import PROBE_FILE
+
+MAX_ITER = 300  # lbfgs iterations of the probe: a 4096-wide code's fit may stop here (probe_iterations says)
 
 
 @torch.no_grad()
@@ -41,26 +44,37 @@ def check_labelled(train: torch.Tensor, test: torch.Tensor) -> None:
                         "test pictures (cifar10; dataset=images: one sub-folder per class)")  # fmt: skip
 
 
-def linear_probe(train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor],
-                 max_pictures: int | None = None, seed: int = 0) -> dict:  # fmt: skip
+def probe_model(model: AutoEncoder, data, max_pictures: int | None = 20_000, seed: int = 0) -> dict:
+    """The linear probe of a model's codes on a set-up ImageDataModule: fitted on at most
+    max_pictures of its labelled training pictures (a seeded choice), scored on its labelled test ones."""
+    train, test = data.labels["train"], data.labels["test"]
+    check_labelled(train, test)
+    chosen = (train >= 0).nonzero().flatten()
+    if max_pictures is not None and len(chosen) > max_pictures:
+        chosen = chosen[torch.randperm(len(chosen), generator=torch.Generator().manual_seed(seed))[:max_pictures]]
+    tested = (test >= 0).nonzero().flatten()
+    return linear_probe((encode(model, data.train_set[chosen]).numpy(), train[chosen].numpy()),
+                        (encode(model, data.test_set[tested]).numpy(), test[tested].numpy()))  # fmt: skip
+
+
+def linear_probe(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
     """Logistic regression (standardised codes, L2, scikit-learn's lbfgs) fitted on train's
-    (codes, labels), at most max_pictures of them (a seeded choice), scored on test's."""
+    (codes, labels), scored on test's."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    check_labelled(train[1], test[1])
-    (x, y), (xt, yt) = [(c[lab >= 0].numpy(), lab[lab >= 0].numpy()) for c, lab in (train, test)]
-    if max_pictures is not None and len(y) > max_pictures:
-        keep = np.random.default_rng(seed).choice(len(y), max_pictures, replace=False)
-        x, y = x[keep], y[keep]
+    (x, y), (xt, yt) = train, test
     started = time.time()
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
-    probe.fit(x, y)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=MAX_ITER))
+    with warnings.catch_warnings():  # said in probe_iterations instead: at the cap, not converged to its tol
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe.fit(x, y)
     counts = np.bincount(yt)
     return {"probe_accuracy": float(probe.score(xt, yt)), "probe_train_accuracy": float(probe.score(x, y)),
             "probe_train_pictures": len(y), "probe_test_pictures": len(yt),
-            "probe_majority": float(counts.max() / counts.sum()),
+            "probe_majority": float(counts.max() / counts.sum()), "probe_iterations": int(probe[-1].n_iter_.max()),
             "probe_seconds": round(time.time() - started, 1)}  # fmt: skip
 
 
@@ -83,8 +97,7 @@ def probe_run(job: Path, max_pictures: int | None = 20_000) -> tuple[dict, bool]
     model, ckpt = load_checkpoint(checkpoint)
     data = ImageDataModule(**ckpt["datamodule_hyper_parameters"])
     data.setup()
-    splits = {s: (encode(model, getattr(data, f"{s}_set")), data.labels[s]) for s in ("train", "test")}
-    scores = {"checkpoint": str(checkpoint), **linear_probe(splits["train"], splits["test"], max_pictures)}
+    scores = {"checkpoint": str(checkpoint), **probe_model(model, data, max_pictures)}
     kept.parent.mkdir(exist_ok=True)
     kept.write_text(json.dumps(scores, indent=1))
     return scores, True

@@ -30,7 +30,7 @@ def latents(cfg: DictConfig) -> dict:
     from autoenc.data import ImageDataModule
     from autoenc.inference import load_checkpoint
     from autoenc.latent_plots import plot_interpolation, plot_map, plot_neighbours
-    from autoenc.latents import check_labelled, encode, linear_probe
+    from autoenc.latents import check_labelled, encode, probe_model
 
     if OmegaConf.is_missing(cfg, "ckpt"):
         raise UserError("give the checkpoint: python scripts/latents.py ckpt=outputs/runs/.../checkpoints/best.ckpt")
@@ -66,8 +66,7 @@ def latents(cfg: DictConfig) -> dict:
               "latent_size": codes.shape[1], "classes": data.classes,
               "neighbours": dict(zip(cfg.queries, near, strict=True))}  # fmt: skip
     if cfg.probe:
-        train = (encode(model, data.train_set), data.labels["train"])
-        result |= linear_probe(train, (encode(model, data.test_set), data.labels["test"]), cfg.probe_pictures)
+        result |= probe_model(model, data, cfg.probe_pictures)
     (out / "latents.json").write_text(json.dumps(result, indent=1))
     probe = f"; linear probe {result['probe_accuracy']:.3f} on the test split" if cfg.probe else ""
     print(f"autoenc latents: {len(codes)} codes of {codes.shape[1]}{probe} -> {out}/")
