@@ -200,7 +200,7 @@ def markdown(
             f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
             f"{r['train_seconds']:.1f} |"
             + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
-            + "".join(f" {_pm(r, key, '.5f')} |" for key in others)
+            + "".join(f" {_pm(r, key, '.3f' if '_over_' in key else '.5f')} |" for key in others)
         )
     if not several and (timing := sweep_timing(results)):
         lines += ["", timing]
