@@ -99,19 +99,22 @@ def test_latents_without_a_checkpoint_is_one_line(tmp_path):
     )
 
 
-def test_make_table_probe_column(labelled_run, tmp_path):
+def test_make_table_probe_column(labelled_run, tmp_path, capsys):
     import shutil
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_table
 
     run, _ = labelled_run
     sweep = tmp_path / "sweep"
     shutil.copytree(run, sweep / "run")
-    cmd = [sys.executable, str(ROOT / "scripts" / "make_table.py"), str(sweep), "--probe"]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert make_table.main([str(sweep), "--probe"]) == 0
+    out = capsys.readouterr()
     kept = json.loads((sweep / "run" / "probe" / "probe.json").read_text())
-    assert "probed 1 checkpoint(s) anew" in r.stderr and kept["probe_accuracy"] >= 0.9
-    header = next(line for line in r.stdout.splitlines() if line.startswith("| arch |"))
-    row = next(line for line in r.stdout.splitlines() if line.startswith("| classic |"))
-    assert header.split("|").index(" probe ") and f"| {kept['probe_accuracy']:.3f} |" in row
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert "probed 0 checkpoint(s) anew" in r.stderr  # kept, not redone
+    assert "probed 1 checkpoint(s) anew" in out.err and kept["probe_accuracy"] >= 0.9
+    header = next(line for line in out.out.splitlines() if line.startswith("| arch |"))
+    row = next(line for line in out.out.splitlines() if line.startswith("| classic |"))
+    column = header.split("|").index(" probe ")
+    assert row.split("|")[column] == f" {kept['probe_accuracy']:.3f} "
+    assert make_table.main([str(sweep), "--probe"]) == 0
+    assert "probed 0 checkpoint(s) anew" in capsys.readouterr().err  # kept, not redone
