@@ -44,17 +44,19 @@ def check_labelled(train: torch.Tensor, test: torch.Tensor) -> None:
                         "test pictures (cifar10; dataset=images: one sub-folder per class)")  # fmt: skip
 
 
-def probe_model(model: AutoEncoder, data, max_pictures: int | None = 20_000, seed: int = 0) -> dict:
+def probe_model(model: AutoEncoder | None, data, max_pictures: int | None = 20_000, seed: int = 0) -> dict:
     """The linear probe of a model's codes on a set-up ImageDataModule: fitted on at most
-    max_pictures of its labelled training pictures (a seeded choice), scored on its labelled test ones."""
+    max_pictures of its labelled training pictures (a seeded choice), scored on its labelled test
+    ones. model=None: on the pictures' own pixels, the baseline a code has to beat."""
     train, test = data.labels["train"], data.labels["test"]
     check_labelled(train, test)
     chosen = (train >= 0).nonzero().flatten()
     if max_pictures is not None and len(chosen) > max_pictures:
         chosen = chosen[torch.randperm(len(chosen), generator=torch.Generator().manual_seed(seed))[:max_pictures]]
     tested = (test >= 0).nonzero().flatten()
-    return linear_probe((encode(model, data.train_set[chosen]).numpy(), train[chosen].numpy()),
-                        (encode(model, data.test_set[tested]).numpy(), test[tested].numpy()))  # fmt: skip
+    features = (lambda x: to_unit_rgb(x, False).flatten(1)) if model is None else (lambda x: encode(model, x))
+    return linear_probe((features(data.train_set[chosen]).numpy(), train[chosen].numpy()),
+                        (features(data.test_set[tested]).numpy(), test[tested].numpy()))  # fmt: skip
 
 
 def linear_probe(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:

@@ -8,7 +8,8 @@ Writes into output_dir (outputs/latents/<time>/): codes.npz (each picture's code
 (N, latent_size) float32, and `labels`, its class or -1, with the `classes` names), map.png
 (t-SNE or PCA of the codes, coloured by class), neighbours.png (each query picture and its
 nearest neighbours in code space), interpolation.png (two pictures and the decoded codes between
-them) and latents.json (the linear probe's accuracy on the test split, the settings). Classes:
+them) and latents.json (the linear probe's accuracy on the test split, and with
+probe_pixels=true the same probe's on the pictures' own pixels, the baseline; the settings). Classes:
 cifar10's labels; dataset=images takes a picture's class from the folder it is in, as
 torchvision's ImageFolder does; dataset=array a .npz file's `labels`.
 """
@@ -67,8 +68,11 @@ def latents(cfg: DictConfig) -> dict:
               "neighbours": dict(zip(cfg.queries, near, strict=True))}  # fmt: skip
     if cfg.probe:
         result |= probe_model(model, data, cfg.probe_pictures)
+    if cfg.probe_pixels:  # the same probe on the pictures' pixels: what the code adds, or loses
+        result["pixels_probe_accuracy"] = probe_model(None, data, cfg.probe_pictures)["probe_accuracy"]
     (out / "latents.json").write_text(json.dumps(result, indent=1))
     probe = f"; linear probe {result['probe_accuracy']:.3f} on the test split" if cfg.probe else ""
+    probe += f" (on pixels {result['pixels_probe_accuracy']:.3f})" if cfg.probe_pixels else ""
     print(f"autoenc latents: {len(codes)} codes of {codes.shape[1]}{probe} -> {out}/")
     return result
 

@@ -44,7 +44,8 @@ def latents_cli(*args) -> subprocess.CompletedProcess:
 def test_latents_writes_codes_map_neighbours_interpolation_and_probe(labelled_run, tmp_path):
     run, _ = labelled_run
     out = tmp_path / "latents"
-    r = latents_cli(f"ckpt={run / 'checkpoints' / 'best.ckpt'}", f"output_dir={out}", "queries=[0,1]", "neighbours=3")
+    r = latents_cli(f"ckpt={run / 'checkpoints' / 'best.ckpt'}", f"output_dir={out}", "queries=[0,1]", "neighbours=3",
+                    "probe_pixels=true")  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     with np.load(out / "codes.npz") as saved:
         codes, labels, classes = saved["codes"], saved["labels"], saved["classes"].tolist()
@@ -54,6 +55,7 @@ def test_latents_writes_codes_map_neighbours_interpolation_and_probe(labelled_ru
     assert result["split"] == "test" and result["pictures"] == 12 and result["latent_size"] == 1024
     assert result["probe_train_pictures"] == 96 and result["probe_test_pictures"] == 12
     assert result["probe_accuracy"] >= 0.9 > result["probe_majority"]  # the colour class is in the code
+    assert result["pixels_probe_accuracy"] >= 0.9  # and in the pixels: the baseline
     near = result["neighbours"]
     assert sorted(near) == ["0", "1"] and all(len(v) == 3 and int(q) not in v for q, v in near.items())
     for png in ("map.png", "neighbours.png", "interpolation.png"):
