@@ -44,7 +44,7 @@ def check_labelled(train: torch.Tensor, test: torch.Tensor) -> None:
                         "test pictures (cifar10; dataset=images: one sub-folder per class)")  # fmt: skip
 
 
-def probe_model(model: AutoEncoder | None, data, max_pictures: int | None = 20_000, seed: int = 0) -> dict:
+def probe_model(model: AutoEncoder | None, data, max_pictures: int | None = None, seed: int = 0) -> dict:
     """The linear probe of a model's codes on a set-up ImageDataModule: fitted on at most
     max_pictures of its labelled training pictures (a seeded choice), scored on its labelled test
     ones. model=None: on the pictures' own pixels, the baseline a code has to beat."""
@@ -86,20 +86,23 @@ def probe_runs(sweep: Path) -> int:
     return sum(probe_run(job)[1] for job in jobs)
 
 
-def probe_run(job: Path, max_pictures: int | None = 20_000) -> tuple[dict, bool]:
-    """A run's linear probe on its own data and split, kept in <run>/probe/probe.json (redone
-    only when its best checkpoint is newer) -> (its scores, whether it ran now)."""
+def probe_run(job: Path, max_pictures: int | None = None) -> tuple[dict, bool]:
+    """A run's linear probe on its own data and split (all its training pictures, or at most
+    max_pictures), kept in <run>/probe/probe.json (redone when its best checkpoint is newer or the
+    setting differs) -> (its scores, whether it ran now)."""
     from autoenc.data import ImageDataModule
     from autoenc.inference import load_checkpoint
 
     checkpoint = job / json.loads((job / "metrics.json").read_text())["best_checkpoint"]
     kept = job / PROBE_FILE
     if kept.is_file() and kept.stat().st_mtime >= checkpoint.stat().st_mtime:
-        return json.loads(kept.read_text()), False
+        scores = json.loads(kept.read_text())
+        if scores.get("max_pictures", "?") == max_pictures:
+            return scores, False
     model, ckpt = load_checkpoint(checkpoint)
     data = ImageDataModule(**ckpt["datamodule_hyper_parameters"])
     data.setup()
-    scores = {"checkpoint": str(checkpoint), **probe_model(model, data, max_pictures)}
+    scores = {"checkpoint": str(checkpoint), "max_pictures": max_pictures, **probe_model(model, data, max_pictures)}
     kept.parent.mkdir(exist_ok=True)
     kept.write_text(json.dumps(scores, indent=1))
     return scores, True

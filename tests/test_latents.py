@@ -78,6 +78,8 @@ def test_pca_map_other_split_and_no_probe(labelled_run, tmp_path):
     result = latents_in_process(tmp_path, f"ckpt={run / 'checkpoints' / 'best.ckpt'}", "map=pca", "split=val",
                                 "probe=false", "interpolate=[2,5]", "steps=4", "queries=[3]")  # fmt: skip
     assert result["split"] == "val" and "probe_accuracy" not in result and (tmp_path / "map.png").is_file()
+    result = latents_in_process(tmp_path, f"ckpt={run / 'checkpoints' / 'best.ckpt'}", "probe_pictures=50")
+    assert result["probe_train_pictures"] == 50 and result["probe_test_pictures"] == 12
 
 
 @pytest.mark.parametrize(
@@ -120,3 +122,7 @@ def test_make_table_probe_column(labelled_run, tmp_path, capsys):
     assert row.split("|")[column] == f" {kept['probe_accuracy']:.3f} "
     assert make_table.main([str(sweep), "--probe"]) == 0
     assert "probed 0 checkpoint(s) anew" in capsys.readouterr().err  # kept, not redone
+    from autoenc.latents import probe_run
+
+    scores, ran = probe_run(sweep / "run", max_pictures=50)  # another setting: probed again, and kept
+    assert ran and scores["probe_train_pictures"] == 50 and not probe_run(sweep / "run", max_pictures=50)[1]
