@@ -173,7 +173,7 @@ def markdown(
     if earlier is not None:
         lines.append(f"Cells that {earlier} also holds are pooled with its rows: count, mean and sample std over "
                      "all their seeds; a score it lacks is '-'.")  # fmt: skip
-    others = other_pictures(results)
+    others = [k for k in other_pictures(results) if any(not math.isnan(r[k]) for r in rows)]  # pooled: may be none
     if others:
         lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
                   "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
