@@ -46,7 +46,7 @@ def test_a_training_step_makes_no_tensor_from_python_data(task, photos):
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         model.training_step(batch, 2)
         with torch.no_grad():
-            _, x, _, pred = model._run(batch)
+            _, x, _, pred, _ = model._run(batch)
             model.task.to_rgb(x, pred)
     events = prof.events()
     assert any(e.name == "aten::convolution_backward" for e in events)  # the profile saw a whole step

@@ -145,7 +145,7 @@ def test_a_training_step_never_waits_for_the_host(tmp_path):
     try:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             model.training_step(batch, 1)
-            _, x, _, pred = model._run(batch)
+            _, x, _, pred, _ = model._run(batch)
             rgb = model.task.to_rgb(x, pred.detach())
     finally:
         torch.cuda.set_sync_debug_mode("default")
