@@ -200,8 +200,11 @@ def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str], lis
 
 def array_labels(path: str | os.PathLike, n: int) -> tuple[np.ndarray, list[str]]:
     """A .npz file's `labels` (ints, one per picture; its `classes` names them), else -1 each."""
-    with np.load(Path(path).expanduser(), allow_pickle=False) as loaded:
-        if not isinstance(loaded, np.lib.npyio.NpzFile) or "labels" not in loaded.files:
+    loaded = np.load(Path(path).expanduser(), allow_pickle=False)  # a .npy file: an array, no labels
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return np.full(n, -1, dtype=np.int64), []
+    with loaded:
+        if "labels" not in loaded.files:
             return np.full(n, -1, dtype=np.int64), []
         labels = loaded["labels"].astype(np.int64)
         classes = [str(c) for c in loaded["classes"]] if "classes" in loaded.files else []

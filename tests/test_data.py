@@ -212,9 +212,10 @@ def test_pictures_in_a_numpy_file(tmp_path):
     assert torch.equal(data.all_set, torch.from_numpy(pictures)) and data.sizes() == {"train": 24, "val": 3, "test": 3}
     assert data.labels["all"].tolist() == list(range(30)) and data.classes == [str(c) for c in range(30)]
     assert torch.equal(data.labels["test"], data.labels["all"][data.labels["test"]])  # the same split as the pictures
-    unlabelled = ImageDataModule("array", root=str(tmp_path / "only.npz"))
-    unlabelled.setup()
-    assert (unlabelled.labels["train"] == -1).all() and unlabelled.classes == []
+    for name in ("only.npz", "plain.npy"):
+        unlabelled = ImageDataModule("array", root=str(tmp_path / name))
+        unlabelled.setup()
+        assert (unlabelled.labels["train"] == -1).all() and unlabelled.classes == []
 
 
 def test_a_numpy_file_that_is_not_pictures_says_what_it_needs(tmp_path):

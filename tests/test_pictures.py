@@ -94,8 +94,8 @@ def test_an_animation_gives_its_first_frame_and_says_so(tmp_path):
     picture = read(tmp_path / "anim.gif")
     assert picture.rgb.max() < 30 and picture.notes == ["anim.gif: the first of its 3 frames"]
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "still.png")
-    tiles, messages = decode([tmp_path / "anim.gif", tmp_path / "still.png"], "skip")
-    assert len(tiles) == 2 and messages == ["1 animated picture(s): their first frame only"]
+    tiles, messages, counts = decode([tmp_path / "anim.gif", tmp_path / "still.png"], "skip")
+    assert len(tiles) == 2 and messages == ["1 animated picture(s): their first frame only"] and counts == [1, 1]
 
 
 def test_colorize_reads_them_as_shown_and_puts_the_alpha_back(tmp_path, capsys):
