@@ -245,7 +245,8 @@ class AutoEncoder(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
-            self.val_mse.reset(), self.val_loss.reset()
+            self.val_mse.reset()
+            self.val_loss.reset()
             return
         self._epoch_metric("val", self.val_mse)
         if self.monitor == "val/loss":
