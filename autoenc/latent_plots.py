@@ -49,7 +49,7 @@ def plot_map(codes: torch.Tensor, labels: torch.Tensor, classes: list[str], meth
     plt.close(fig)
 
 
-def plot_neighbours(model: AutoEncoder, images: torch.Tensor, codes: torch.Tensor, queries: list[int], k: int,
+def plot_neighbours(images: torch.Tensor, codes: torch.Tensor, queries: list[int], k: int,
                     path: Path) -> list[list[int]]:  # fmt: skip
     """For each query picture its k nearest others by Euclidean distance between codes: a row each."""
     near = []

@@ -60,7 +60,7 @@ def latents(cfg: DictConfig) -> dict:
     np.savez(out / "codes.npz", codes=codes.numpy(), labels=labels.numpy(), classes=np.array(data.classes))
     shown = slice(0, min(cfg.map_pictures, len(codes)))
     plot_map(codes[shown], labels[shown], data.classes, cfg.map, out / "map.png")
-    near = plot_neighbours(model, images, codes, list(cfg.queries), cfg.neighbours, out / "neighbours.png")
+    near = plot_neighbours(images, codes, list(cfg.queries), cfg.neighbours, out / "neighbours.png")
     plot_interpolation(model, images[cfg.interpolate[0]], images[cfg.interpolate[1]], cfg.steps,
                        out / "interpolation.png")  # fmt: skip
     result = {"checkpoint": str(cfg.ckpt), "dataset": data.name, "split": cfg.split, "pictures": len(codes),
