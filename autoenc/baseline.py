@@ -38,7 +38,7 @@ _TEST_SPLITS: dict[str, "torch.Tensor"] = {}
 def load_test_split(job: Path, n: int | None = None) -> "torch.Tensor":
     """The first n (default all) test images of a job's dataset, RGB in [-1, 1], loaded once per dataset."""
     from autoenc.data import ImageDataModule
-    from autoenc.module import to_unit_rgb
+    from autoenc.tasks import to_unit_rgb
 
     dataset = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml").dataset)
     key = json.dumps(dataset, sort_keys=True)

@@ -7,7 +7,7 @@
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from lightning.pytorch.core.module import _jit_is_scripting
@@ -183,3 +183,11 @@ def synchronize(device: torch.device | None) -> None:
     """Wait for the kernels queued on a CUDA device; nothing elsewhere (the CPU runs in order)."""
     if device is not None and torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def add_grid(logger: TensorBoardLogger, tag: str, rows: Sequence[torch.Tensor], per_row: int, step: int) -> None:
+    """Pictures in [-1, 1] (rows of per_row: input, prediction, target) as one image on TensorBoard."""
+    from torchvision.utils import make_grid
+
+    grid = make_grid(torch.cat(rows).float().clamp(-1, 1), nrow=per_row, normalize=True, value_range=(-1, 1))
+    logger.experiment.add_image(tag, grid, step)

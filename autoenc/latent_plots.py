@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from autoenc.latents import decode, encode
-from autoenc.module import AutoEncoder, to_unit_rgb
+from autoenc.module import AutoEncoder
+from autoenc.tasks import to_unit_rgb
 
 
 def _pyplot():

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from autoenc import UserError
-from autoenc.module import AutoEncoder, to_unit_rgb
+from autoenc.module import AutoEncoder
 from autoenc.rescore import PROBE_FILE
+from autoenc.tasks import to_unit_rgb
 
 MAX_ITER = 300  # lbfgs iterations of the probe: a 4096-wide code's fit may stop here (probe_iterations says)
 

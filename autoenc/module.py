@@ -1,4 +1,4 @@
-"""The LightningModule: MSE training of a CAE on one task, metrics, TensorBoard image grids.
+"""The LightningModule: a CAE trained on one task with its loss (conf/loss), metrics, image grids.
 
 Built from plain values only (widths, kernel_size, block, task name, optimizer dict), so
 AutoEncoder.load_from_checkpoint(path) rebuilds it with nothing else.
@@ -15,54 +15,18 @@ import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanSquaredError
 
-from autoenc import UserError
+from autoenc import UserError, dashboard
 from autoenc.cuda_graph import GraphedStep, set_capturable
 from autoenc.dashboard import Throughput
 from autoenc.loss import build_loss
 from autoenc.metrics import RGBScores, WeightedMean
 from autoenc.model import CAE
+from autoenc.optim import check_optimizer
 from autoenc.schedule import build as build_scheduler
 from autoenc.schedule import check_scheduler
-from autoenc.tasks import get_task
+from autoenc.tasks import get_task, to_unit_rgb
 
 GRID_IMAGES = 8
-DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 1e-3}
-PLAIN = (bool, int, float, str, type(None))
-
-
-def allowed_optimizers() -> dict[str, type]:
-    """torch.optim's optimizers by their Hydra target: the only classes a config or a
-    checkpoint may name."""
-    base = torch.optim.Optimizer
-    return {f"torch.optim.{name}": cls for name, cls in vars(torch.optim).items()
-            if isinstance(cls, type) and issubclass(cls, base) and cls is not base}  # fmt: skip
-
-
-def check_optimizer(spec: dict | None) -> tuple[type, dict]:
-    """An optimizer config (from conf/optimizer or a checkpoint's hyper-parameters) -> (class,
-    keyword arguments). Checked before anything is built: the target must be one of torch.optim's
-    optimizers and every setting a plain value, so a config or a checkpoint cannot make autoenc
-    call anything else (Hydra's instantiate would call whatever `_target_` names)."""
-    spec = dict(spec or DEFAULT_OPTIMIZER)
-    target, allowed = spec.pop("_target_", None), allowed_optimizers()
-    spec.pop("_partial_", None)
-    if target not in allowed:
-        names = ", ".join(sorted(allowed))
-        raise UserError(f"optimizer _target_={target!r} is not allowed; autoenc builds only these: {names}")
-    for key, value in spec.items():
-        values = value if isinstance(value, (list, tuple)) else [value]
-        plain = all(isinstance(v, PLAIN) for v in values)
-        if key.startswith("_") or not plain:
-            raise UserError(f"optimizer.{key}={value!r} is refused: optimizer settings are plain numbers, "
-                            "strings or lists of them")  # fmt: skip
-    return allowed[target], spec
-
-
-def to_unit_rgb(batch: torch.Tensor, channels_last: bool = True) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1], as the study scales pixels; in
-    channels-last memory (the NHWC batch as it is), or copied to contiguous NCHW."""
-    rgb = batch.permute(0, 3, 1, 2).float().div(127.5).sub(1)
-    return rgb if channels_last else rgb.contiguous()
 
 
 class AutoEncoder(L.LightningModule):
@@ -252,13 +216,8 @@ class AutoEncoder(L.LightningModule):
         if self.monitor == "val/loss":
             self._epoch_metric("val", self.val_loss, "loss")
         if self._grid is not None and isinstance(self.logger, TensorBoardLogger):
-            from torchvision.utils import make_grid
-
-            grid = make_grid(
-                torch.cat(self._grid).float().clamp(-1, 1), nrow=GRID_IMAGES, normalize=True, value_range=(-1, 1)
-            )
             # at the global step, as every scalar: a resumed run purges what its killed self logged after it
-            self.logger.experiment.add_image("val/input_prediction_target", grid, self.global_step)
+            dashboard.add_grid(self.logger, "val/input_prediction_target", self._grid, GRID_IMAGES, self.global_step)
         self._grid = None
 
     def on_test_epoch_end(self) -> None:

@@ -29,6 +29,13 @@ RESTORATION = tuple(OPTIONS)
 AB_SCALE = 110.0
 
 
+def to_unit_rgb(batch: torch.Tensor, channels_last: bool = True) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1], as the study scales pixels; in
+    channels-last memory (the NHWC batch as it is), or copied to contiguous NCHW."""
+    rgb = batch.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    return rgb if channels_last else rgb.contiguous()
+
+
 class Task(nn.Module):
     """One task's transforms; a submodule of the model, so its constants live on its device."""
 

@@ -13,11 +13,10 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from autoenc import UserError, cuda_graph, dashboard, ddp
-from autoenc.blocks import BatchProgressBar, in_calls, resolve_steps_per_call
-from autoenc.data import ImageDataModule, batches_within
-from autoenc.loss import check_loss
-from autoenc.model import check_arch
-from autoenc.module import AutoEncoder, check_optimizer
+from autoenc.blocks import BatchProgressBar, in_calls
+from autoenc.config import check_config, loss_spec, optimizer_name, scheduler_spec, steps_per_call
+from autoenc.data import ImageDataModule
+from autoenc.module import AutoEncoder
 from autoenc.record import check_same_run, record_new_run
 from autoenc.rundir import (
     AtomicCheckpointIO,
@@ -30,7 +29,6 @@ from autoenc.rundir import (
     set_aside_earlier_run,
     write_json,
 )
-from autoenc.schedule import check_scheduler
 from autoenc.speed import apply as apply_speed
 from autoenc.speed import (
     compile_backend,
@@ -40,47 +38,12 @@ from autoenc.speed import (
     resolve_precision,
     threads_per_job,
 )
-from autoenc.tasks import get_task, task_options
+from autoenc.tasks import task_options
 
 # TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=FutureWarning)
 # autoenc logs per epoch, never per step: Lightning's step-logging interval does not matter to it
 warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+\) is smaller than the logging")
-
-
-def check_config(cfg: DictConfig) -> None:
-    """Every impossible number, with which one and why, before anything is built or written."""
-    check_arch(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block)
-    task = get_task(cfg.task.name, **task_options(OmegaConf.to_container(cfg.task, resolve=True)))
-    check_loss(loss_spec(cfg), task.name)
-    check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
-    schedule = check_scheduler(scheduler_spec(cfg))
-    patience = (cfg.get("early_stopping") or {}).get("patience")
-    if patience is not None and (not isinstance(patience, int) or patience < 1):
-        raise UserError(f"early_stopping.patience={patience}: must be a positive integer, or null (never stop early)")
-    lr = cfg.optimizer.get("lr")
-    if not isinstance(lr, (int, float)) or not lr > 0:
-        raise UserError(f"optimizer.lr={lr}: must be a positive number")
-    epochs = cfg.trainer.get("max_epochs")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise UserError(f"trainer.max_epochs={epochs}: must be a positive integer")
-    accelerator = cfg.trainer.get("accelerator", "auto")
-    speed = cfg.get("speed") or {}
-    resolve_channels_last(speed.get("channels_last", "auto"), accelerator)
-    compile_backend(speed.get("compile", False))
-    steps_per_call(cfg)
-    if (limit := cfg.trainer.get("limit_train_batches")) is not None:
-        batches_within(1, limit)  # a bad limit: one line, now
-    keep = speed.get("malloc_keep_mb", 256)
-    if not isinstance(keep, int) or not 0 <= keep < 2048:
-        raise UserError(f"speed.malloc_keep_mb={keep}: must be an integer from 0 (glibc's defaults) to 2047")
-    precision = resolve_precision(cfg.trainer.get("precision", "auto"), accelerator, cfg.arch.block)
-    one_device = str(cfg.trainer.get("strategy", "auto")) in ("auto", "single_device") and str(
-        cfg.trainer.get("devices", 1)) in ("1", "[0]")  # fmt: skip
-    graphed = cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision, one_device)
-    if graphed and schedule["name"] != "none":
-        raise UserError(f"speed.cuda_graph with scheduler={schedule['name']}: a captured step keeps the learning "
-                        "rate it was captured with; use one or the other")  # fmt: skip
 
 
 def train(cfg: DictConfig) -> dict:
@@ -213,12 +176,6 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     return metrics
 
 
-def steps_per_call(cfg: DictConfig) -> int:
-    """speed.steps_per_call for this config (auto: 16 unless the trainer counts steps exactly)."""
-    speed = cfg.get("speed") or {}
-    return resolve_steps_per_call(speed.get("steps_per_call", 1), OmegaConf.to_container(cfg.trainer, resolve=True))
-
-
 def process_start_time() -> float | None:
     """When this process was launched (unix seconds, to within a second: Linux's /proc), else None."""
     try:
@@ -248,17 +205,3 @@ def make_model(cfg: DictConfig) -> AutoEncoder:
         task_options=task_options(OmegaConf.to_container(cfg.task, resolve=True)) or None,
         loss=loss_spec(cfg),
     )
-
-
-def loss_spec(cfg: DictConfig) -> dict | None:
-    """conf/loss's settings (None: mse; configs from before the group had none)."""
-    return OmegaConf.to_container(cfg.loss, resolve=True) if cfg.get("loss") else None
-
-
-def scheduler_spec(cfg: DictConfig) -> dict | None:
-    """conf/scheduler's settings (None: the constant rate; configs from before the group had none)."""
-    return OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None
-
-
-def optimizer_name(cfg: DictConfig) -> str:
-    return cfg.optimizer._target_.rsplit(".", 1)[-1]

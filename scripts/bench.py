@@ -49,9 +49,9 @@ sys.path.insert(0, str(ROOT))
 
 from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.model import CAE  # noqa: E402
-from autoenc.module import to_unit_rgb  # noqa: E402
 from autoenc.sources import photo_tiles  # noqa: E402
 from autoenc.speed import resolve_channels_last, resolve_precision  # noqa: E402
+from autoenc.tasks import to_unit_rgb  # noqa: E402
 
 ARCHS = {"classic": ([8, 12, 16], 3, "single"), "4-6-8": ([4, 6, 8], 3, "single"),
          "16-24-32": ([16, 24, 32], 3, "single"), "16-24-32_k5": ([16, 24, 32], 5, "single"),

@@ -27,7 +27,7 @@ from bench import ARCHS  # noqa: E402  (scripts/bench.py: the arch table, one pl
 
 from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.model import CAE  # noqa: E402
-from autoenc.module import to_unit_rgb  # noqa: E402
+from autoenc.tasks import to_unit_rgb  # noqa: E402
 
 VARIANTS = ["fp32", "bf16", "bf16_lastfp32", "bf16_enc", "bf16_dec"]
 BATCH = 64

@@ -12,12 +12,13 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch.profiler import ProfilerActivity, profile
 
 from autoenc import UserError, speed
+from autoenc.config import check_config
 from autoenc.cuda_graph import set_capturable, wanted
 from autoenc.dashboard import Throughput
 from autoenc.data import ImageDataModule
 from autoenc.module import AutoEncoder
 from autoenc.tasks import TASKS
-from autoenc.train import check_config, graph_the_step
+from autoenc.train import graph_the_step
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ from PIL import Image
 from autoenc import UserError
 from autoenc.evaluate import evaluate
 from autoenc.inference import export_onnx, load_checkpoint, predict_rgb, read_picture
-from autoenc.module import AutoEncoder, allowed_optimizers
+from autoenc.module import AutoEncoder
+from autoenc.optim import allowed_optimizers
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from autoenc import UserError
 from autoenc.data import ImageDataModule
-from autoenc.module import AutoEncoder, to_unit_rgb
+from autoenc.module import AutoEncoder
+from autoenc.tasks import to_unit_rgb
 from autoenc.train import train
 
 KEYS = {
