@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from autoenc import UserError, dashboard
 from autoenc.data import Batches, ImageDataModule
-from autoenc.inference import load_checkpoint, set_temperature
+from autoenc.inference import load_checkpoint, set_saturation, set_temperature
 from autoenc.rundir import write_json
 from autoenc.speed import apply as apply_speed
 
@@ -26,6 +26,8 @@ def evaluate(cfg: DictConfig) -> dict:
     model, ckpt = load_checkpoint(ckpt_path)
     if cfg.get("temperature") is not None:
         set_temperature(model, cfg.temperature)
+    if cfg.get("saturation") is not None:
+        set_saturation(model, cfg.saturation)
     run_json = ckpt_path.resolve().parent.parent / "metrics.json"  # <run>/checkpoints/best.ckpt
     trained = json.loads(run_json.read_text()) if run_json.is_file() else {}
     if cfg.get("dataset") is not None:
@@ -67,7 +69,7 @@ def evaluate(cfg: DictConfig) -> dict:
         },
         **{key.replace("/", "_"): value for key, value in test.items()},
         "loss": model.objective.name,
-        **({"temperature": model.objective.temperature} if model.objective.name == "classify" else {}),
+        **model.decoding(),  # classify's temperature, a colour task's saturation
     }
     write_json(out / "metrics.json", metrics)
     optimizer = model.hparams.optimizer or {}

@@ -17,6 +17,7 @@ from autoenc.colour import ColourMaths
 from autoenc.module import AutoEncoder
 from autoenc.pictures import Picture, read
 from autoenc.rundir import DamagedCheckpoint, read_checkpoint
+from autoenc.tasks import COLOUR, get_task
 
 HPARAMS = tuple(inspect.signature(AutoEncoder.__init__).parameters)[1:]  # its arguments, as hparams records them
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
@@ -53,6 +54,16 @@ def set_temperature(model: AutoEncoder, temperature) -> None:
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0.01 <= temperature <= 10:
         raise UserError(f"temperature={temperature!r}: must be a number from 0.01 to 10")
     model.objective.temperature = float(temperature)
+
+
+def set_saturation(model: AutoEncoder, saturation) -> None:
+    """Decode a colour task's model with its chroma times `saturation` (1: as predicted, 0: gray)."""
+    if model.task.name not in COLOUR:
+        raise UserError(f"saturation={saturation}: only a colour task's model has one ({', '.join(COLOUR)}; "
+                        f"this one: task={model.task.name})")  # fmt: skip
+    options = {**model.task.options, "saturation": saturation}
+    get_task(model.task.name, **options)  # checked: a possible value, one line if not
+    model.task.options["saturation"] = float(saturation)
 
 
 def stride_of(model: AutoEncoder) -> int:
@@ -178,7 +189,8 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
     meta = {"autoenc.task": task.name, "autoenc.stride": str(s), "autoenc.widths": str(list(model.hparams.widths)),
             "autoenc.kernel_size": str(model.hparams.kernel_size), "autoenc.block": model.hparams.block,
             "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/tasks.py)",
-            "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip()}  # fmt: skip
+            "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip(),
+            "autoenc.decoding": f"included: {model.decoding() or 'the output as it is'}"}  # fmt: skip
     dims = {0: "batch", 2: "height", 3: "width"}
     output.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
@@ -195,24 +207,30 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
 
 
 class Predictor(torch.nn.Module):
-    """The network and its decoding (loss=classify: the annealed mean at the model's temperature):
-    what ONNX exports, task-space prediction from task-space input."""
+    """The network and its decoding (loss=classify: the annealed mean at the model's temperature; a
+    colour task's saturation): what ONNX exports, task-space prediction from task-space input."""
 
     def __init__(self, model: AutoEncoder):
         super().__init__()
-        self.net, self.objective = model.net, model.objective
+        self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.objective.decode(self.net(x))
+        return self.model.decode(self.model.net(x))
 
 
-def slim_checkpoint(src: str | Path, dst: str | Path, temperature: float | None = None) -> None:
+def slim_checkpoint(src: str | Path, dst: str | Path, temperature: float | None = None,
+                    saturation: float | None = None) -> None:  # fmt: skip
     """Keep what inference needs (weights, hyper-parameters, data config, history): a small file.
-    temperature: a loss=classify model's decoding temperature from then on (its hyper-parameter)."""
+    temperature: a loss=classify model's decoding temperature from then on (its hyper-parameter);
+    saturation: a colour task's chroma gain from then on (task.saturation)."""
     ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    hparams = ckpt["hyper_parameters"]
     if temperature is not None:
         set_temperature(load_checkpoint(src)[0], temperature)  # checked: a classify model, a possible T
-        ckpt["hyper_parameters"]["loss"]["temperature"] = temperature
+        hparams["loss"]["temperature"] = temperature
+    if saturation is not None:
+        set_saturation(load_checkpoint(src)[0], saturation)  # checked: a colour task, a possible gain
+        hparams["task_options"] = {**(hparams.get("task_options") or {}), "saturation": float(saturation)}
     keep = ("state_dict", "hyper_parameters", "datamodule_hyper_parameters", "history", "epoch", "global_step")
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: ckpt[k] for k in keep if k in ckpt}, dst)

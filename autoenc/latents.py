@@ -34,7 +34,7 @@ def encode(model: AutoEncoder, images: torch.Tensor, batch_size: int = 500) -> t
 def decode(model: AutoEncoder, codes: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Codes -> RGB in [-1, 1] (colour tasks: with the luminance x, as the model shows its predictions)."""
     shape = model.net.latent_shape()
-    out = model.objective.decode(model.net.decoder(codes.view(len(codes), *shape)))
+    out = model.decode(model.net.decoder(codes.view(len(codes), *shape)))
     return model.task.to_rgb(x, out)
 
 

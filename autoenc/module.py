@@ -69,7 +69,19 @@ class AutoEncoder(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The prediction in task space (loss=classify: its decoded colour, not the classes)."""
-        return self.objective.decode(self.net(x))
+        return self.decode(self.net(x))
+
+    def decode(self, output: torch.Tensor) -> torch.Tensor:
+        """The network's output -> the prediction in task space: loss=classify's annealed mean,
+        then a colour task's saturation."""
+        return self.task.saturate(self.objective.decode(output))
+
+    def decoding(self) -> dict:
+        """The decoding settings a result was measured with (metrics.json): classify's temperature,
+        a colour task's saturation where it is not 1."""
+        settings = {"temperature": self.objective.temperature} if self.objective.name == "classify" else {}
+        saturation = self.task.options.get("saturation", 1.0)
+        return settings | ({"saturation": saturation} if saturation != 1 else {})
 
     def describe(self) -> dict:
         """The network as metrics.json records it."""
@@ -98,7 +110,7 @@ class AutoEncoder(L.LightningModule):
         rgb = to_unit_rgb(batch, self.channels_last)
         x, y = self.task.split(rgb, fixed=not self.training)  # noise, holes: random in training only
         output = self.net(x)
-        return rgb, x, y, self.objective.decode(output), output
+        return rgb, x, y, self.decode(output), output
 
     def on_train_start(self) -> None:
         self.first_step_at = time.time()

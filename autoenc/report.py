@@ -109,14 +109,12 @@ def aggregate(results: list[dict]) -> list[dict]:
 
 
 def task_label(run: dict) -> str:
-    """The task, and its loss where it is not the study's MSE (conf/loss): those are other rows."""
-    if run.get("loss", "mse") == "mse":
-        return run["task"]
-    return (
-        f"{run['task']} {run['loss']} T={run['temperature']:g}"
-        if "temperature" in run
-        else f"{run['task']} {run['loss']}"
-    )
+    """The task, with its loss where it is not the study's MSE (conf/loss) and its saturation where it
+    is not 1 (task.saturation): those are other rows."""
+    label = run["task"] if run.get("loss", "mse") == "mse" else f"{run['task']} {run['loss']}"
+    if "temperature" in run:
+        label += f" T={run['temperature']:g}"
+    return label + (f" saturation={run['saturation']:g}" if run.get("saturation", 1) != 1 else "")
 
 
 def gray_distance(baseline: dict) -> str:

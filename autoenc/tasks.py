@@ -20,12 +20,16 @@ CHANNELS = {"reconstruct": (3, 3), "gray2rgb": (1, 3), "y2uv": (1, 2), "l2ab": (
             "denoise": (3, 3), "inpaint": (3, 3), "superres": (3, 3)}  # fmt: skip
 TASKS = tuple(CHANNELS)
 # the restoration tasks' settings (conf/task/<name>.yaml), their defaults and what each must be
-OPTIONS = {"denoise": {"sigma": 0.1}, "inpaint": {"holes": 2, "size": 8}, "superres": {"factor": 2}}
+COLOUR = ("gray2rgb", "y2uv", "l2ab")
+RESTORATION = ("denoise", "inpaint", "superres")
+OPTIONS = {"denoise": {"sigma": 0.1}, "inpaint": {"holes": 2, "size": 8}, "superres": {"factor": 2},
+           **{name: {"saturation": 1.0} for name in COLOUR}}  # fmt: skip
 RULES = {"sigma": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a noise level in (0, 1] (pixels in [0, 1])"),
          "holes": (lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
          "size": (lambda v: isinstance(v, int) and v >= 1, "a positive integer (pixels)"),
-         "factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2")}  # fmt: skip
-RESTORATION = tuple(OPTIONS)
+         "factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2"),
+         "saturation": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 4,
+                        "a number from 0 (gray) to 4 (1: the colours as predicted)")}  # fmt: skip
 AB_SCALE = 110.0
 
 
@@ -70,6 +74,18 @@ class Task(nn.Module):
             return lab[:, :1] / 50 - 1, lab[:, 1:] / AB_SCALE
         yuv = self.colour.rgb_to_yuv(rgb)
         return yuv[:, :1], yuv[:, 1:]
+
+    def saturate(self, prediction: torch.Tensor) -> torch.Tensor:
+        """A colour task's prediction (task space) with its chroma times task.saturation: U,V or
+        a,b scaled, gray2rgb's RGB moved away from its luma; the luma is kept. A decoding setting,
+        like loss=classify's temperature: training's loss never sees it."""
+        gain = self.options.get("saturation", 1.0)
+        if gain == 1:
+            return prediction
+        if self.name == "gray2rgb":
+            luma = self.colour.gray(prediction)
+            return luma + gain * (prediction - luma)
+        return prediction * gain
 
     def to_rgb(self, inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
         """Network input and output (or target) -> RGB in [-1, 1] (fp32)."""

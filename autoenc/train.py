@@ -147,7 +147,7 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         "max_epochs": cfg.trainer.max_epochs,  # more than epochs where early stopping ended the run
         "scheduler": model.schedule["name"],
         "loss": model.objective.name,
-        **({"temperature": model.objective.temperature} if model.objective.name == "classify" else {}),
+        **model.decoding(),  # classify's temperature, a colour task's saturation
         "batch_size": cfg.dataset.batch_size,
         "optimizer": optimizer_name(cfg),
         "lr": cfg.optimizer.lr,

@@ -4,7 +4,8 @@
     python scripts/colorize.py model=vivid input=old_photo.jpg output=colour.png   # the vivid one (loss=classify)
     python scripts/colorize.py ckpt=outputs/runs/.../checkpoints/best.ckpt input=some/folder output=out/folder
     options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16,
-             temperature=0.2 (models trained with loss=classify: more vivid below their T, duller above)
+             temperature=0.2 (models trained with loss=classify: more vivid below their T, duller above),
+             saturation=1.5 (colour tasks: the predicted chroma times this; 1 as predicted, 0 gray)
 
 The task (y2uv, gray2rgb, l2ab, reconstruct) comes from the checkpoint. Colour tasks keep the
 input's own full-resolution luminance and take only the colour from the model. Pictures are
@@ -25,13 +26,14 @@ from autoenc.inference import (
     load_checkpoint,
     picture_files,
     run_on_files,
+    set_saturation,
     set_temperature,
 )
 
 MODELS = {"default": SHIPPED_COLORIZER, "vivid": VIVID_COLORIZER}  # model=...: the shipped colorizers
 DEFAULTS = {"ckpt": None, "model": "default",
             "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16,
-            "temperature": None}  # fmt: skip
+            "temperature": None, "saturation": None}  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -51,6 +53,8 @@ def main(argv: list[str]) -> int:
         model, _ = load_checkpoint(args.ckpt or MODELS[args.model], device)
         if args.temperature is not None:
             set_temperature(model, args.temperature)
+        if args.saturation is not None:
+            set_saturation(model, args.saturation)
         src, dst = Path(args.input), Path(args.output)
         if src.is_dir():
             jobs = [(p, (dst / p.relative_to(src)).with_suffix(".png")) for p in picture_files(src)]

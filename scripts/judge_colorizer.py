@@ -4,7 +4,8 @@ overlap of the predicted and true a,b histograms: whether the colours are the ri
 just strong), and input | output | truth pictures.
 
     python scripts/judge_colorizer.py [ckpt=<checkpoint>] [out=docs] [names=astronaut,coffee,...]
-        [temperature=T] (loss=classify models) [beside=<checkpoint>] (its output too: gray | beside | ckpt | truth)
+        [temperature=T] (loss=classify models) [saturation=S] (the chroma times S)
+        [beside=<checkpoint>] (its output too: gray | beside | ckpt | truth)
         [tag=_vivid] (picture names: colorize_<photo><tag>.png)
 """
 
@@ -23,13 +24,15 @@ from autoenc.inference import (  # noqa: E402
     SHIPPED_COLORIZER,
     load_checkpoint,
     predict_rgb,
+    set_saturation,
     set_temperature,
     to_picture,
     to_tensor,
 )
 from autoenc.metrics import colour_distance, colourfulness  # noqa: E402
 
-DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None, "temperature": None, "beside": None, "tag": "",
+DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None, "temperature": None, "saturation": None, "beside": None,
+            "tag": "",
             "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry"}  # fmt: skip
 
 
@@ -47,6 +50,8 @@ def main(argv: list[str]) -> int:
     model, _ = load_checkpoint(args.ckpt)
     if args.temperature is not None:
         set_temperature(model, args.temperature)
+    if args.saturation is not None:
+        set_saturation(model, args.saturation)
     beside = load_checkpoint(args.beside)[0] if args.beside else None
     lab = lambda x: ColourMaths().rgb_to_lab((x.clamp(-1, 1) + 1) / 2)  # noqa: E731
     print("| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth | "
