@@ -215,8 +215,10 @@ def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys)
 def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_path, capsys):
     from autoenc.inference import SHIPPED_COLORIZER, VIVID_COLORIZER
 
-    vivid, _ = load_checkpoint(VIVID_COLORIZER)
-    assert vivid.objective.name == "classify" and VIVID_COLORIZER.stat().st_size < 2 * 2**20
+    vivid, shipped = load_checkpoint(VIVID_COLORIZER)[0], load_checkpoint(SHIPPED_COLORIZER)[0]
+    assert vivid.task.options["saturation"] > 1 and VIVID_COLORIZER.stat().st_size < 2 * 2**20
+    for ours, theirs in zip(vivid.state_dict().values(), shipped.state_dict().values(), strict=True):
+        assert torch.equal(ours, theirs)  # the same network, its colours decoded stronger (make_colorizer.py)
     sys.path.insert(0, str(ROOT / "scripts"))
     import judge_colorizer
 
@@ -234,3 +236,30 @@ def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_
     assert done.returncode == 0 and "y2uv: wrote 1 picture" in done.stdout, done.stderr
     done = subprocess.run([*script, "model=sepia", f"output={tmp_path / 's.png'}"], capture_output=True, text=True)
     assert done.returncode == 1 and "model=sepia: must be one of default, vivid" in done.stderr
+
+
+def test_make_colorizer_trains_and_chooses_the_vivid_gain_on_the_validation_split(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_colorizer
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "pictures").mkdir()
+    for i in range(6):  # smooth colour gradients: something a colorizer can learn in a few steps
+        ramp = np.linspace(0, 255, 64)[None, :, None] * rng.uniform(0.3, 1, 3)
+        Image.fromarray(np.broadcast_to(ramp, (64, 64, 3)).astype(np.uint8)).save(tmp_path / "pictures" / f"{i}.png")
+    plain, vivid = tmp_path / "plain.ckpt", tmp_path / "vivid.ckpt"
+    args = [f"root={tmp_path / 'pictures'}", f"run={tmp_path / 'run'}", "trainer.max_epochs=1",
+            "trainer.accelerator=cpu", "trainer.enable_model_summary=false"]  # fmt: skip
+    assert make_colorizer.main([*args, f"out={plain}"]) == 0
+    model, _ = load_checkpoint(plain)
+    assert model.task.name == "y2uv" and list(model.hparams.widths) == [32, 48, 64]
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    capsys.readouterr()
+    assert make_colorizer.main(["vivid=true", f"ckpt={plain}", f"root={tmp_path / 'pictures'}", f"out={vivid}"]) == 0
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    curve = [tuple(float(v) for v in row) for row in rows[1:]]  # gain, val RGB MSE, gray picture's
+    assert [gain for gain, _, _ in curve] == make_colorizer.GAINS
+    under = [gain for gain, mse, gray in curve if mse <= gray]
+    chosen = load_checkpoint(vivid)[0].task.options["saturation"]
+    assert chosen == (max(under) if under else 1.0) == make_colorizer.choose_gain(curve)
+    assert make_colorizer.choose_gain([(1.0, 0.3, 0.2), (1.1, 0.4, 0.2)]) == 1.0  # none under gray: as predicted
