@@ -19,6 +19,10 @@ def check_config(cfg: DictConfig) -> None:
     check_arch(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block)
     task = get_task(cfg.task.name, **task_options(OmegaConf.to_container(cfg.task, resolve=True)))
     check_loss(loss_spec(cfg), task.name)
+    if task.options.get("saturation", 1) != 1:
+        raise UserError(f"task.saturation={task.options['saturation']}: a decoding setting, which training never sees; "
+                        "give it to eval.py or scripts/colorize.py (saturation=...), or keep it in a colorizer with "
+                        "scripts/make_colorizer.py vivid=true")  # fmt: skip
     check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
     schedule = check_scheduler(scheduler_spec(cfg))
     patience = (cfg.get("early_stopping") or {}).get("patience")

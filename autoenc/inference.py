@@ -21,7 +21,7 @@ from autoenc.tasks import COLOUR, get_task
 
 HPARAMS = tuple(inspect.signature(AutoEncoder.__init__).parameters)[1:]  # its arguments, as hparams records them
 SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/make_colorizer.py
-VIVID_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_vivid.ckpt"  # ... vivid=true (loss=classify)
+VIVID_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_vivid.ckpt"  # ... vivid=true (task.saturation)
 KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
 
 

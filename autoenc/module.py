@@ -78,10 +78,9 @@ class AutoEncoder(L.LightningModule):
 
     def decoding(self) -> dict:
         """The decoding settings a result was measured with (metrics.json): classify's temperature,
-        a colour task's saturation where it is not 1."""
+        a colour task's saturation."""
         settings = {"temperature": self.objective.temperature} if self.objective.name == "classify" else {}
-        saturation = self.task.options.get("saturation", 1.0)
-        return settings | ({"saturation": saturation} if saturation != 1 else {})
+        return settings | ({"saturation": self.task.options["saturation"]} if "saturation" in self.task.options else {})
 
     def describe(self) -> dict:
         """The network as metrics.json records it."""

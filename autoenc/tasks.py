@@ -19,7 +19,8 @@ from autoenc.degrade import add_noise, cut_holes, enlarge, lower_resolution
 CHANNELS = {"reconstruct": (3, 3), "gray2rgb": (1, 3), "y2uv": (1, 2), "l2ab": (1, 2),
             "denoise": (3, 3), "inpaint": (3, 3), "superres": (3, 3)}  # fmt: skip
 TASKS = tuple(CHANNELS)
-# the restoration tasks' settings (conf/task/<name>.yaml), their defaults and what each must be
+# the tasks' settings (the restoration tasks': conf/task/<name>.yaml; the colour tasks' saturation: a decoding
+# setting of eval.py, colorize.py and checkpoints), their defaults and what each must be
 COLOUR = ("gray2rgb", "y2uv", "l2ab")
 RESTORATION = ("denoise", "inpaint", "superres")
 OPTIONS = {"denoise": {"sigma": 0.1}, "inpaint": {"holes": 2, "size": 8}, "superres": {"factor": 2},

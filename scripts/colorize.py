@@ -1,7 +1,7 @@
 """Colorize (or reconstruct) pictures of any size with a trained autoenc model.
 
     python scripts/colorize.py input=old_photo.jpg output=colour.png     # the shipped colorizer
-    python scripts/colorize.py model=vivid input=old_photo.jpg output=colour.png   # the vivid one (loss=classify)
+    python scripts/colorize.py model=vivid input=old_photo.jpg output=colour.png   # the vivid one (saturation 2.1)
     python scripts/colorize.py ckpt=outputs/runs/.../checkpoints/best.ckpt input=some/folder output=out/folder
     options: side_by_side=true (input | output), device=cpu|cuda|auto, batch_size=16,
              temperature=0.2 (models trained with loss=classify: more vivid below their T, duller above),

@@ -16,7 +16,6 @@ the mean of the colours it cannot tell apart, a washed-out colour; the gain rest
 (README, "Vivid colour", compares it with loss=classify).
 """
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from autoenc import UserError  # noqa: E402
 from autoenc.data import ImageDataModule  # noqa: E402
 from autoenc.inference import (  # noqa: E402
     SHIPPED_COLORIZER,
@@ -46,12 +46,13 @@ def option(argv: list[str], name: str) -> str | None:
 
 
 def train_colorizer(root: str, run: Path, overrides: list[str]) -> Path:
-    """The shipped colorizer's training, into a fresh run folder -> its best checkpoint."""
-    shutil.rmtree(run, ignore_errors=True)  # a fresh run, so its checkpoint is best.ckpt
+    """The shipped colorizer's training, trained afresh into run (retrain=true: an earlier run there is
+    set aside, not deleted) -> its best checkpoint."""
     cmd = [sys.executable, str(ROOT / "train.py"), "arch=32-48-64_single", "task=y2uv", "dataset=images",
-           f"dataset.root={root}", "trainer.max_epochs=15", "trainer.enable_progress_bar=false",
+           f"dataset.root={root}", "trainer.max_epochs=15", "trainer.enable_progress_bar=false", "retrain=true",
            f"hydra.run.dir={run}", *overrides]  # fmt: skip
-    subprocess.run(cmd, check=True)
+    if subprocess.run(cmd).returncode != 0:
+        raise UserError("the colorizer's training failed (its message is above); nothing written to the assets")
     return run / "checkpoints" / "best.ckpt"
 
 
@@ -60,6 +61,8 @@ def saturation_curve(ckpt: Path, root: str | None) -> list[tuple[float, float, f
     """(gain, RGB MSE, the gray picture's RGB MSE) on the validation split of the checkpoint's own
     data (root: its pictures, where they are now), as the test step scores RGB."""
     model, saved = load_checkpoint(ckpt)
+    if "datamodule_hyper_parameters" not in saved and root is None:
+        raise UserError(f"{ckpt} does not say which pictures it was trained on: add root=<folder of those pictures>")
     dataset = dict(saved.get("datamodule_hyper_parameters") or {"name": "images"})
     data = ImageDataModule(**{**dataset, "on_device": False, **({"root": root} if root else {})})
     data.setup()
@@ -81,14 +84,26 @@ def choose_gain(curve: list[tuple[float, float, float]]) -> float:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return make(argv)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def make(argv: list[str]) -> int:
     root, vivid, ckpt = option(argv, "root"), option(argv, "vivid") == "true", option(argv, "ckpt")
-    if root is None and not (vivid and ckpt):
-        sys.exit("usage: python scripts/make_colorizer.py root=<folder of CIFAR-10's pictures> [vivid=true "
-                 "[ckpt=<checkpoint>]] [out=<file>] [run=<folder>] [train.py overrides]")  # fmt: skip
+    overrides = [a for a in argv if not a.startswith(OURS)]
+    if ckpt and not vivid:
+        raise UserError("ckpt=... is for vivid=true (a gain for an existing colorizer); the default trains one")
+    if ckpt and overrides:
+        raise UserError(f"{' '.join(overrides)}: train.py overrides, but vivid=true ckpt=... trains nothing")
+    if root is None and not ckpt:
+        raise UserError("usage: python scripts/make_colorizer.py root=<folder of CIFAR-10's pictures> [vivid=true "
+                        "[ckpt=<checkpoint>]] [out=<file>] [run=<folder>] [train.py overrides]")  # fmt: skip
     out = Path(option(argv, "out") or (VIVID_COLORIZER if vivid else SHIPPED_COLORIZER))
     run = Path(option(argv, "run") or ROOT / "outputs" / "colorizer")
-    overrides = [a for a in argv if not a.startswith(OURS)]
-    source = Path(ckpt) if vivid and ckpt else train_colorizer(root, run, overrides)
+    source = Path(ckpt) if ckpt else train_colorizer(root, run, overrides)
     if not vivid:
         slim_checkpoint(source, out)
         print(f"wrote {out} ({out.stat().st_size // 1024} KiB) from {source}")

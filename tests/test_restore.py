@@ -77,7 +77,7 @@ def test_superres_sees_block_means_at_full_size_and_enlarges_a_users_picture():
      ("inpaint", {"holes": -1}, "task.holes=-1: must be a positive integer"),
      ("superres", {"factor": 1}, "task.factor=1: must be an integer of at least 2"),
      ("inpaint", {"sigma": 0.1}, "task.sigma is not a setting of task=inpaint; its settings: task.holes, task.size"),
-     ("y2uv", {"sigma": 0.1}, "task.sigma is not a setting of task=y2uv; its settings: none")],
+     ("y2uv", {"sigma": 0.1}, "task.sigma is not a setting of task=y2uv; its settings: task.saturation")],
 )  # fmt: skip
 def test_a_bad_setting_is_one_line_that_says_what_is_valid(name, options, message):
     with pytest.raises(UserError, match=message) as refused:

@@ -12,6 +12,7 @@ from conftest import ROOT, compose_config
 from PIL import Image
 
 from autoenc import UserError
+from autoenc.config import check_config
 from autoenc.evaluate import evaluate
 from autoenc.inference import export_onnx, load_checkpoint, predict_rgb, set_saturation, slim_checkpoint
 from autoenc.metrics import colourfulness
@@ -47,6 +48,12 @@ def test_an_impossible_saturation_is_one_line(task, value, message):
         get_task(task, saturation=value)
 
 
+def test_training_refuses_a_saturation_it_would_never_see(make_cfg):
+    with pytest.raises(UserError, match="task.saturation=2: a decoding setting, which training never sees"):
+        check_config(make_cfg("task=y2uv", "+task.saturation=2"))
+    check_config(make_cfg("task=y2uv", "+task.saturation=1"))
+
+
 def test_the_table_keeps_saturations_apart():
     assert task_label({"task": "y2uv", "saturation": 2.0}) == "y2uv saturation=2"
     assert task_label({"task": "y2uv", "loss": "classify", "temperature": 1.0, "saturation": 1.2}) == (
@@ -59,7 +66,7 @@ def test_saturation_in_eval_the_shipped_checkpoint_and_onnx(y2uv_run, tmp_path):
     best = y2uv_run / "checkpoints" / "best.ckpt"
     plain = evaluate(compose_config("eval", tmp_path / "plain", f"ckpt_path={best}"))
     vivid = evaluate(compose_config("eval", tmp_path / "vivid", f"ckpt_path={best}", "saturation=2"))
-    assert "saturation" not in plain and vivid["saturation"] == 2
+    assert plain["saturation"] == 1 and vivid["saturation"] == 2
     assert vivid["test_colourfulness_ratio"] > 1.5 * plain["test_colourfulness_ratio"]
     with pytest.raises(UserError, match="saturation=9: must be a number from 0"):
         evaluate(compose_config("eval", tmp_path / "bad", f"ckpt_path={best}", "saturation=9"))
@@ -95,6 +102,10 @@ def test_colorize_takes_a_saturation_and_refuses_it_for_a_model_without_colour(y
         rgb = torch.from_numpy(np.array(Image.open(out).convert("RGB"))).permute(2, 0, 1)[None] / 255
         colours[gain] = colourfulness(rgb).item()
     assert colours[2] > 1.5 * colours[1]
+    script = [sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={ckpt}", f"input={picture}"]
+    done = subprocess.run([*script, f"output={tmp_path / 'o.png'}", "saturation=9"], capture_output=True, text=True)
+    assert done.returncode == 1 and "saturation=9: must be a number from 0" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
     reconstruct = load_checkpoint(ckpt)[0]
     reconstruct.task = get_task("reconstruct")
     with pytest.raises(UserError, match="only a colour task's model has one .* this one: task=reconstruct"):
