@@ -1,4 +1,6 @@
+import contextlib
 import csv
+import io
 import json
 import math
 import shutil
@@ -97,6 +99,18 @@ def make_table_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+def make_table_here(*args) -> subprocess.CompletedProcess:
+    """make_table.py's main in this process (no new interpreter and torch import): for the cases
+    after a first run as a user runs it."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_table
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = make_table.main(list(map(str, args)))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 def test_make_table_on_a_tiny_sweep(tmp_path, tiny_sweep):
     sweep = tmp_path / "sweep"
     for job in tiny_sweep[0]:
@@ -175,13 +189,13 @@ def test_make_table_of_several_sweeps_and_pooled_with_an_earlier_table(tmp_path,
         assert float(row["test_mse_std"]) == pytest.approx(statistics.stdev(values))
     assert (both / "val_mse.png").is_file() and (both / "strip_y2uv.png").is_file()
 
-    assert make_table_cli(one).returncode == 0
+    assert make_table_here(one).returncode == 0
     shutil.copy(one / "table.csv", tmp_path / "earlier.csv")
     for job in one.iterdir():  # the earlier table's runs are gone: only its table.csv is left
         if job.is_dir():
             shutil.rmtree(job)
     pooled = tmp_path / "pooled"
-    r = make_table_cli(two, "--earlier", tmp_path / "earlier.csv", "--out", pooled)
+    r = make_table_here(two, "--earlier", tmp_path / "earlier.csv", "--out", pooled)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "pooled with its rows" in r.stdout and not (pooled / "val_mse.png").exists()
     rows = {(row["arch"], row["task"]): row for row in csv.DictReader((pooled / "table.csv").open())}
@@ -191,11 +205,11 @@ def test_make_table_of_several_sweeps_and_pooled_with_an_earlier_table(tmp_path,
         for score in ("test_mse", "test_mse_std", "test_mse_rgb", "test_mse_rgb_std", "test_psnr", "test_psnr_std"):
             assert float(row[score]) == pytest.approx(float(whole[key][score]), rel=1e-9)
 
-    r = make_table_cli(two, "--earlier", pooled / "table.csv", "--out", tmp_path / "again")
+    r = make_table_here(two, "--earlier", pooled / "table.csv", "--out", tmp_path / "again")
     assert r.returncode == 1 and "seed(s) [1] are both in" in r.stderr and "count twice" in r.stderr
-    r = make_table_cli(two, two, "--out", tmp_path / "twice")
+    r = make_table_here(two, two, "--out", tmp_path / "twice")
     assert r.returncode == 1 and "a seed twice among" in r.stderr and "Traceback" not in r.stderr
-    r = make_table_cli(two, "--earlier", tmp_path / "gone.csv")
+    r = make_table_here(two, "--earlier", tmp_path / "gone.csv")
     assert r.returncode == 1 and r.stderr.strip() == f"error: --earlier {tmp_path / 'gone.csv'}: no such file"
 
 
