@@ -32,14 +32,16 @@ def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig  # imported here so that --help stays fast
     from hydra.types import RunMode
 
-    from autoenc import UserError
-    from autoenc.record import AnotherRunsFolder, save_hydra_config
-    from autoenc.rundir import RunInProgress
-    from autoenc.train import train
+    from autoenc import OtherRunsFolder, UserError
+    from autoenc.config import check_config
+    from autoenc.record import save_hydra_config
 
     try:
+        check_config(cfg)  # a bad number answers before Lightning's import (train() checks it again)
+        from autoenc.train import train
+
         return train(cfg)["best_val_mse"]
-    except (RunInProgress, AnotherRunsFolder) as e:  # another run's folder: touch nothing of it
+    except OtherRunsFolder as e:  # another run's folder: touch nothing of it
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
         sys.exit(f"error: {e}")

@@ -1,11 +1,10 @@
 """speed.steps_per_call: each Lightning training_step takes a block of batches in turn, so that
 Lightning's fixed cost per call (about 1 ms: docs/benchmarks.md) is paid once per block. What a
 user counts in batches still counts batches: the progress bar, trainer.limit_train_batches,
-val_check_interval and log_every_n_steps are translated here."""
+val_check_interval and log_every_n_steps are translated here (the progress bar in autoenc/progress.py).
+Plain arithmetic, no Lightning: train.py checks a config with it before Lightning is imported."""
 
 import math
-
-from lightning.pytorch.callbacks import TQDMProgressBar
 
 from autoenc import UserError
 
@@ -51,24 +50,12 @@ def in_calls(trainer: dict, steps: int) -> tuple[dict, int | float]:
     return args, limit
 
 
-class BatchProgressBar(TQDMProgressBar):
-    """Lightning's progress bar, redrawn every `every` batches, its training bar counting
-    batches where each call takes a block of them."""
-
-    def __init__(self, every: int, steps_per_call: int):
-        super().__init__(refresh_rate=max(1, every))  # validation and test: every `every` batches
-        self.every, self.steps_per_call = max(1, every), steps_per_call
-
-    @property
-    def total_train_batches(self) -> int:
-        return self.trainer.train_dataloader.num_batches()  # autoenc's Batches: after the limit, in batches
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        bar = self.train_progress_bar
-        if bar is None or bar.disable or not self.is_enabled:
-            return
-        done = min((batch_idx + 1) * self.steps_per_call, bar.total)
-        if done // self.every > bar.n // self.every or done == bar.total:
-            bar.n = done
-            bar.refresh()
-            bar.set_postfix(self.get_metrics(trainer, pl_module))
+def batches_within(batches: int, limit: int | float) -> int:
+    """How many of `batches` a limit leaves: an int is a count, a float a fraction (as Lightning
+    reads trainer.limit_train_batches); at least one batch, where there is one."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0 or (
+            isinstance(limit, float) and limit > 1):  # fmt: skip
+        raise UserError(f"trainer.limit_train_batches={limit}: must be a number of batches (a positive integer) "
+                        "or a fraction in (0, 1]")  # fmt: skip
+    kept = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
+    return max(kept, min(batches, 1))

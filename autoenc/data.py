@@ -11,11 +11,16 @@ import numpy as np
 import torch
 
 from autoenc import UserError
-from autoenc.sources import array_labels, array_pictures, folder_pictures, load_cifar10, photo_tiles
-
-SPLITS = ("study", "official")
-SOURCES = ("cifar10", "photos", "images", "array")
-
+from autoenc.blocks import batches_within
+from autoenc.sources import (
+    SPLITS,
+    array_labels,
+    array_pictures,
+    check_dataset,
+    folder_pictures,
+    load_cifar10,
+    photo_tiles,
+)
 
 # --- split and batches ------------------------------------------------------------------
 
@@ -90,17 +95,6 @@ class Batches:
         yield from (self.images[order[i : i + b]] for i in range(0, len(order), b))
 
 
-def batches_within(batches: int, limit: int | float) -> int:
-    """How many of `batches` a limit leaves: an int is a count, a float a fraction (as Lightning
-    reads trainer.limit_train_batches); at least one batch, where there is one."""
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0 or (
-            isinstance(limit, float) and limit > 1):  # fmt: skip
-        raise UserError(f"trainer.limit_train_batches={limit}: must be a number of batches (a positive integer) "
-                        "or a fraction in (0, 1]")  # fmt: skip
-    kept = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
-    return max(kept, min(batches, 1))
-
-
 class ImageDataModule(L.LightningDataModule):
     """One of the sources, split once (seeded), served as uint8 batches."""
 
@@ -121,12 +115,7 @@ class ImageDataModule(L.LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()  # into each checkpoint, so eval.py finds the run's data
-        if name not in SOURCES:
-            raise UserError(f"dataset={name!r} is unknown; valid datasets: {', '.join(SOURCES)}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise UserError(f"dataset.batch_size={batch_size}: must be a positive integer")
-        if split not in SPLITS:
-            raise UserError(f"dataset.split={split!r}: must be one of {', '.join(SPLITS)}")
+        check_dataset(name, root, batch_size, split)
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
         self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
@@ -152,9 +141,6 @@ class ImageDataModule(L.LightningDataModule):
             return load_cifar10(self.root or "data", self.download)
         if self.name == "photos":
             return photo_tiles(), None, None, []
-        if self.root is None:
-            what = "a/folder/of/pictures" if self.name == "images" else "pictures.npz"
-            raise UserError(f"dataset={self.name} needs dataset.root=/path/to/{what}")
         if self.name == "array":
             pictures = array_pictures(self.root)
             return pictures, None, *array_labels(self.root, len(pictures))

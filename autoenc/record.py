@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from autoenc import UserError
+from autoenc import OtherRunsFolder
 
 # Keys that change how a run goes, not what it trains (speed.* changes speed, not results:
 # tests/test_speed.py), or where it writes: two configs that differ only here are the same run.
@@ -21,7 +21,7 @@ def short_hash(text) -> str:
     return hashlib.sha1(str(text).encode()).hexdigest()[:8]
 
 
-class AnotherRunsFolder(UserError):
+class AnotherRunsFolder(OtherRunsFolder):
     """This run folder holds a run of another config: nothing here may be touched."""
 
 

@@ -17,7 +17,7 @@ import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 from omegaconf import DictConfig
 
-from autoenc import UserError
+from autoenc import OtherRunsFolder, UserError
 
 if TYPE_CHECKING:
     from autoenc.module import AutoEncoder
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 LOCK_NAME = ".lock"
 
 
-class RunInProgress(UserError):
+class RunInProgress(OtherRunsFolder):
     """Another process trains in this run folder: nothing here may be touched."""
 
 

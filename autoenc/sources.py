@@ -15,6 +15,23 @@ import numpy as np
 
 from autoenc import UserError
 
+SOURCES = ("cifar10", "photos", "images", "array")
+SPLITS = ("study", "official")
+
+
+def check_dataset(name: str, root: str | None, batch_size: int, split: str) -> None:
+    """conf/dataset's settings that cannot work, one line each, before anything is loaded."""
+    if name not in SOURCES:
+        raise UserError(f"dataset={name!r} is unknown; valid datasets: {', '.join(SOURCES)}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"dataset.batch_size={batch_size}: must be a positive integer")
+    if split not in SPLITS:
+        raise UserError(f"dataset.split={split!r}: must be one of {', '.join(SPLITS)}")
+    if root is None and name in ("images", "array"):
+        what = "a/folder/of/pictures" if name == "images" else "pictures.npz"
+        raise UserError(f"dataset={name} needs dataset.root=/path/to/{what}")
+
+
 TILE = 32
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 

@@ -13,10 +13,11 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from autoenc import UserError, cuda_graph, dashboard, ddp
-from autoenc.blocks import BatchProgressBar, in_calls
+from autoenc.blocks import in_calls
 from autoenc.config import check_config, loss_spec, optimizer_name, scheduler_spec, steps_per_call
 from autoenc.data import ImageDataModule
 from autoenc.module import AutoEncoder
+from autoenc.progress import BatchProgressBar
 from autoenc.record import check_same_run, record_new_run
 from autoenc.rundir import (
     AtomicCheckpointIO,
