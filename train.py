@@ -34,7 +34,7 @@ def main(cfg: DictConfig) -> float:
 
     from autoenc import OtherRunsFolder, UserError
     from autoenc.config import check_config
-    from autoenc.record import save_hydra_config
+    from autoenc.record import holds_another_run, save_hydra_config
 
     try:
         check_config(cfg)  # a bad number answers before Lightning's import (train() checks it again)
@@ -46,11 +46,13 @@ def main(cfg: DictConfig) -> float:
             raise
         sys.exit(f"error: {e}")
     except Exception as e:
-        # failed.txt says why, for make_table and for the person reading the run's folder
+        # failed.txt says why, for make_table and for the person reading the run's folder; but a bad
+        # number aimed at another config's run folder (hydra.run.dir=...) leaves that folder as it is
         out = Path(cfg.output_dir)
-        if out.is_dir() and not (out / ".hydra").is_dir():
-            save_hydra_config(out, cfg)  # it failed before train() recorded it: make_table lists it by it
-        (out / "failed.txt").write_text(str(e) if isinstance(e, UserError) else traceback.format_exc())
+        if not holds_another_run(out, cfg):
+            if out.is_dir() and not (out / ".hydra").is_dir():
+                save_hydra_config(out, cfg)  # it failed before train() recorded it: make_table lists it by it
+            (out / "failed.txt").write_text(str(e) if isinstance(e, UserError) else traceback.format_exc())
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # Hydra finishes the other jobs of the sweep, then reports this one
         if isinstance(e, UserError):

@@ -75,6 +75,15 @@ def check_same_run(out: Path, cfg: DictConfig) -> None:
         )
 
 
+def holds_another_run(out: Path, cfg: DictConfig) -> bool:
+    """Whether check_same_run refuses this folder: a command that failed must not write there."""
+    try:
+        check_same_run(out, cfg)
+    except AnotherRunsFolder:
+        return True
+    return False
+
+
 def what_it_trains(cfg: DictConfig) -> dict:
     """The config as flat dotted keys, without the keys that do not change the trained model."""
     flat: dict = {}

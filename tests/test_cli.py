@@ -92,4 +92,6 @@ def test_a_folder_holding_another_configs_run_is_refused_untouched(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: {tmp_path} holds a run of another config (optimizer.lr: 0.001 there, 0.0005 here)")
+    r = run("dataset=photos", "trainer=debug", "optimizer.lr=0", f"hydra.run.dir={tmp_path}")  # refused sooner
+    assert r.returncode == 1 and r.stderr.strip() == "error: optimizer.lr=0: must be a positive number"
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"} == before

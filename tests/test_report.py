@@ -102,12 +102,16 @@ def make_table_cli(*args) -> subprocess.CompletedProcess:
 def make_table_here(*args) -> subprocess.CompletedProcess:
     """make_table.py's main in this process (no new interpreter and torch import): for the cases
     after a first run as a user runs it."""
-    sys.path.insert(0, str(ROOT / "scripts"))
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
     import make_table
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = make_table.main(list(map(str, args)))
+        try:
+            code = make_table.main(list(map(str, args)))
+        except SystemExit as e:  # argparse's refusal of its arguments
+            code = e.code
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
