@@ -50,7 +50,7 @@ def test_unknown_option_lists_the_valid_ones(tmp_path):
      ("speed.cuda_graph=sometimes", "false, true, auto")],
 )  # fmt: skip
 def test_bad_numbers_give_one_line_and_no_result(tmp_path, override, words):
-    """...answered before Lightning is imported (3 of the 5 s a training takes to start here)."""
+    """...answered before Lightning is imported (most of a training's start-up)."""
     command = [sys.executable, "-X", "importtime", str(ROOT / "train.py"), "dataset=photos", override,
                f"hydra.run.dir={tmp_path}"]  # fmt: skip
     r = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
