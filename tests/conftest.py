@@ -1,7 +1,10 @@
+import importlib
 import os
 import platform
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -15,6 +18,13 @@ TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 
 REPORTED = ("torch", "torchvision", "lightning", "hydra-core", "omegaconf", "kornia", "torchmetrics", "tensorboard",
             "pytest")  # fmt: skip
+
+
+def import_script(name: str) -> ModuleType:
+    """A script of scripts/ as a module, to call its main() in this process."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    return importlib.import_module(name)
 
 
 def pytest_report_header(config) -> str:

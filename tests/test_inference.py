@@ -6,7 +6,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import ROOT, compose_config
+from conftest import ROOT, compose_config, import_script
 from hydra.utils import instantiate
 from kornia.color import rgb_to_yuv
 from PIL import Image
@@ -198,8 +198,7 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
 
 
 def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import judge_colorizer
+    judge_colorizer = import_script("judge_colorizer")
 
     assert judge_colorizer.main(["names=astronaut,rocket", f"out={tmp_path}"]) == 0
     rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| a")
@@ -222,8 +221,7 @@ def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_
     assert vivid.task.options["saturation"] > 1 and VIVID_COLORIZER.stat().st_size < 2 * 2**20
     ours, theirs = vivid.state_dict(), shipped.state_dict()
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)  # the same network
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import judge_colorizer
+    judge_colorizer = import_script("judge_colorizer")
 
     ratios = {}
     for name, ckpt in (("default", SHIPPED_COLORIZER), ("vivid", VIVID_COLORIZER)):
@@ -242,8 +240,7 @@ def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_
 
 
 def test_make_colorizer_trains_and_chooses_the_vivid_gain_on_the_validation_split(tmp_path, capsys):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_colorizer
+    make_colorizer = import_script("make_colorizer")
 
     rng = np.random.default_rng(0)
     pictures = tmp_path / "pictures"
@@ -274,8 +271,7 @@ def test_make_colorizer_trains_and_chooses_the_vivid_gain_on_the_validation_spli
 
 
 def test_make_colorizer_takes_the_largest_gain_under_the_gray_picture_and_refuses_what_it_cannot_do(capsys):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_colorizer
+    make_colorizer = import_script("make_colorizer")
 
     assert make_colorizer.choose_gain([(1.0, 0.1, 0.2), (1.1, 0.15, 0.2), (1.2, 0.3, 0.2)]) == 1.1
     assert make_colorizer.choose_gain([(1.0, 0.3, 0.2), (1.1, 0.4, 0.2)]) == 1.0  # none under gray: as predicted

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import QUIET, ROOT, compose_config
+from conftest import QUIET, ROOT, compose_config, import_script
 from PIL import Image
 
 from autoenc import UserError
@@ -66,8 +66,7 @@ def test_latents_writes_codes_map_neighbours_interpolation_and_probe(labelled_ru
 def latents_in_process(out, *overrides: str) -> dict:
     from hydra import compose, initialize_config_dir
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import latents
+    latents = import_script("latents")
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return latents.latents(compose("latents", overrides=[f"output_dir={out}", *overrides]))
@@ -106,8 +105,7 @@ def test_latents_without_a_checkpoint_is_one_line(tmp_path):
 def test_make_table_probe_column(labelled_run, tmp_path, capsys):
     import shutil
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_table
+    make_table = import_script("make_table")
 
     run, _ = labelled_run
     sweep = tmp_path / "sweep"

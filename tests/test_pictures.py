@@ -3,11 +3,10 @@
 same through dataset=images and scripts/colorize.py."""
 
 import struct
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import import_script
 from PIL import Image
 
 from autoenc.pictures import read, to_8_bits
@@ -99,8 +98,7 @@ def test_an_animation_gives_its_first_frame_and_says_so(tmp_path):
 
 
 def test_colorize_reads_them_as_shown_and_puts_the_alpha_back(tmp_path, capsys):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import colorize
+    colorize = import_script("colorize")
 
     alpha = RNG.integers(0, 256, (24, 40), dtype=np.uint8)
     exif = Image.Exif()

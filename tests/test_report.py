@@ -11,7 +11,7 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, import_script
 from omegaconf import OmegaConf
 
 from autoenc.data import ImageDataModule
@@ -102,9 +102,7 @@ def make_table_cli(*args) -> subprocess.CompletedProcess:
 def make_table_here(*args) -> subprocess.CompletedProcess:
     """make_table.py's main in this process (no new interpreter and torch import): for the cases
     after a first run as a user runs it."""
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    import make_table
+    make_table = import_script("make_table")
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -238,8 +236,7 @@ def test_make_table_scores_every_run_on_files_of_pictures(tmp_path, y2uv_run, ca
     kept beside the run and redone only when the file (or the checkpoint) changes."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_table
+    make_table = import_script("make_table")
 
     sweep = tmp_path / "sweep"
     shutil.copytree(y2uv_run, sweep / "run")

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, compose_config
+from conftest import ROOT, compose_config, import_script
 from PIL import Image
 
 from autoenc import UserError
@@ -91,9 +91,7 @@ def test_saturation_in_eval_the_shipped_checkpoint_and_onnx(y2uv_run, tmp_path):
 
 
 def test_colorize_takes_a_saturation_and_refuses_it_for_a_model_without_colour(y2uv_run, tmp_path):
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    import colorize
+    colorize = import_script("colorize")
 
     ckpt, picture = y2uv_run / "checkpoints" / "best.ckpt", ROOT / "docs" / "colorize_rocket.png"
     colours = {}
