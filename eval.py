@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def main(cfg: DictConfig) -> float:
     from autoenc import UserError
-    from autoenc.evaluate import evaluate
+    from autoenc.inference.evaluate import evaluate
 
     try:
         return evaluate(cfg)["test_mse"]

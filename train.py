@@ -17,9 +17,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from autoenc.ddp import child_argv
-from autoenc.record import short_hash
-from autoenc.slurm import register_resolvers as register_slurm_resolvers
+from autoenc.runs.record import short_hash
+from autoenc.scale.ddp import child_argv
+from autoenc.scale.slurm import register_resolvers as register_slurm_resolvers
 
 # A run's folder is named after its overrides, so the same command finds its own earlier run
 # (to resume it, or to see it finished): conf/config.yaml hydra.run.dir
@@ -33,12 +33,12 @@ def main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     from autoenc import OtherRunsFolder, UserError
-    from autoenc.config import check_config
-    from autoenc.record import holds_another_run, save_hydra_config
+    from autoenc.runs.record import holds_another_run, save_hydra_config
+    from autoenc.training.config import check_config
 
     try:
         check_config(cfg)  # a bad number answers before Lightning's import (train() checks it again)
-        from autoenc.train import train
+        from autoenc.training.fit import train
 
         return train(cfg)["best_val_mse"]
     except OtherRunsFolder as e:  # another run's folder: touch nothing of it

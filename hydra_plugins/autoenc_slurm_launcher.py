@@ -1,7 +1,7 @@
 """Hydra's submitit SLURM launcher, checked first (conf/hydra/launcher/slurm.yaml's _target_):
 a request no node can meet stops at once, sbatch's refusal is one line, and clusters without
 accounting are followed with squeue. Hydra takes launchers from the hydra_plugins package
-only, hence this file here; the logic is in autoenc/slurm.py. Needs the `scale` extra."""
+only, hence this file here; the logic is in autoenc/scale/slurm.py. Needs the `scale` extra."""
 
 import contextlib
 import io
@@ -15,7 +15,7 @@ try:
 except ImportError:  # pip install autoenc[scale] brings hydra-submitit-launcher
     SlurmLauncher = None
 
-from autoenc.slurm import follow_with_squeue, sacct_works, unschedulable
+from autoenc.scale.slurm import follow_with_squeue, sacct_works, unschedulable
 
 if SlurmLauncher is not None:
 

@@ -21,9 +21,12 @@ REPORTED = ("torch", "torchvision", "lightning", "hydra-core", "omegaconf", "kor
 
 
 def import_script(name: str) -> ModuleType:
-    """A script of scripts/ as a module, to call its main() in this process."""
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
+    """A command as a module, to call its main() in this process: a user command from autoenc/cli/,
+    a maintainer tool from scripts/dev/."""
+    if not (ROOT / "scripts" / "dev" / f"{name}.py").is_file():
+        return importlib.import_module(f"autoenc.cli.{name}")
+    if str(ROOT / "scripts" / "dev") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts" / "dev"))
     return importlib.import_module(name)
 
 
@@ -37,6 +40,16 @@ def pytest_report_header(config) -> str:
             return "not installed"
 
     return "versions: " + ", ".join([f"python {platform.python_version()}"] + [f"{n} {installed(n)}" for n in REPORTED])
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """The maintainer tools' tests (tests/dev/) run when asked for (pytest tests/dev; CI does), not in
+    the user suite's default run."""
+    dev = ROOT / "tests" / "dev"
+    if collection_path != dev:
+        return None
+    asked = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == dev or dev in path.parents for path in asked)
 
 
 QUIET = ("trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
@@ -86,7 +99,7 @@ def make_cfg(tmp_path):
 @pytest.fixture(scope="session")
 def y2uv_run(tmp_path_factory) -> Path:
     """A small y2uv model trained once for the tests that use a checkpoint: its run folder."""
-    from autoenc.train import train
+    from autoenc.training.fit import train
 
     out = tmp_path_factory.mktemp("y2uv_run")
     overrides = ("dataset=photos", "task=y2uv", "trainer=debug", "trainer.limit_val_batches=1.0", *QUIET)

@@ -1,4 +1,4 @@
-"""speed.steps_per_call (autoenc/blocks.py): blocks of batches per Lightning call, while everything
+"""speed.steps_per_call (autoenc/speed/blocks.py): blocks of batches per Lightning call, while everything
 a user counts in batches (limits, validation interval, progress bar) still counts batches."""
 
 import pytest
@@ -7,9 +7,9 @@ from conftest import QUIET
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
-from autoenc.blocks import AUTO_STEPS_PER_CALL, in_calls, resolve_steps_per_call
-from autoenc.data import Batches
-from autoenc.train import train
+from autoenc.data.batches import Batches
+from autoenc.speed.blocks import AUTO_STEPS_PER_CALL, in_calls, resolve_steps_per_call
+from autoenc.training.fit import train
 
 
 def test_auto_takes_blocks_unless_the_trainer_counts_steps_that_blocks_cannot_keep():

@@ -14,9 +14,9 @@ import pytest
 from conftest import QUIET, ROOT, compose_config, sweep_runs
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from autoenc import dashboard
-from autoenc.evaluate import evaluate
-from autoenc.module import AutoEncoder
+from autoenc.inference.evaluate import evaluate
+from autoenc.training import dashboard
+from autoenc.training.module import AutoEncoder
 
 HPARAMS = {"arch", "widths", "kernel_size", "block", "task", "dataset", "optimizer", "lr", "batch_size", "max_epochs",
            "seed", "precision", "latent_size", "params", "scheduler"}  # fmt: skip
@@ -169,7 +169,7 @@ def graphs_written(run: Path) -> int:
 def test_each_run_holds_its_graph_once_and_a_process_traces_each_network_once(tmp_path, monkeypatch):
     """Lightning asks for the graph at the start of fit and of test: written once. Runs of the same
     network in one process (a sweep's seeds) share the trace; another network is traced anew."""
-    from autoenc.train import train
+    from autoenc.training.fit import train
 
     traced, trace = [], dashboard.trace_graph
     monkeypatch.setattr(dashboard.RunLogger, "traced", {})

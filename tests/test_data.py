@@ -10,8 +10,9 @@ from PIL import Image
 from torchvision.datasets import CIFAR10
 
 from autoenc import UserError
-from autoenc.data import Batches, ImageDataModule, split_indices
-from autoenc.sources import array_pictures, folder_pictures, folder_tiles, load_cifar10, photo_tiles, tiles
+from autoenc.data.batches import Batches
+from autoenc.data.datamodule import ImageDataModule, split_indices
+from autoenc.data.sources import array_pictures, folder_pictures, folder_tiles, load_cifar10, photo_tiles, tiles
 
 
 def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray:
@@ -141,7 +142,7 @@ def test_the_tile_cache_is_built_once_then_reused(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = folder_pictures(tmp_path / "pics", cache_dir=cache)
     assert len(list(cache.glob("images-*.npy"))) == 1 and len(list(cache.glob("images-*.json"))) == 1
-    monkeypatch.setattr("autoenc.sources.decode", lambda *a: pytest.fail("decoded again despite the cache"))
+    monkeypatch.setattr("autoenc.data.sources.decode", lambda *a: pytest.fail("decoded again despite the cache"))
     again = folder_pictures(tmp_path / "pics", cache_dir=cache)
     np.testing.assert_array_equal(again[0], first[0])
     np.testing.assert_array_equal(again[1], first[1])  # each tile's class, from the cached tiles per file
@@ -234,10 +235,7 @@ def test_a_numpy_file_that_is_not_pictures_says_what_it_needs(tmp_path):
 
 
 def test_pictures_npz_writes_files_of_pictures_in_their_order(tmp_path, capsys):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    import pictures_npz
+    from autoenc.cli import pictures_npz
 
     pictures = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
     for i, picture in enumerate(pictures):

@@ -11,14 +11,15 @@ import torch
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch.profiler import ProfilerActivity, profile
 
-from autoenc import UserError, speed
-from autoenc.config import check_config
-from autoenc.cuda_graph import set_capturable, wanted
-from autoenc.dashboard import Throughput
-from autoenc.data import ImageDataModule
-from autoenc.module import AutoEncoder
-from autoenc.tasks import TASKS
-from autoenc.train import graph_the_step
+from autoenc import UserError
+from autoenc.data.datamodule import ImageDataModule
+from autoenc.model.tasks import TASKS
+from autoenc.speed import settings as speed
+from autoenc.speed.cuda_graph import set_capturable, wanted
+from autoenc.training.config import check_config
+from autoenc.training.dashboard import Throughput
+from autoenc.training.fit import graph_the_step
+from autoenc.training.module import AutoEncoder
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +183,7 @@ def test_layout_auto_is_channels_last_on_the_cpu_and_nchw_on_a_gpu(monkeypatch):
 
 
 def test_a_sweeps_ddp_process_gets_its_runs_command_line():
-    from autoenc.ddp import RUN_ARGS, child_argv, config_flags
+    from autoenc.scale.ddp import RUN_ARGS, child_argv, config_flags
 
     assert config_flags(["-m", "-cn", "other", "seed=0,1", "--config-dir=/x", "trainer=ddp"]) == [
         "-cn", "other", "--config-dir=/x"]  # fmt: skip
@@ -207,9 +208,9 @@ def test_a_compiled_run_and_a_plain_one_share_their_checkpoints(y2uv_run, make_c
     checkpoint evaluates, colorizes, exports and resumes without compile, and the reverse."""
     from conftest import QUIET, compose_config
 
-    from autoenc.evaluate import evaluate
-    from autoenc.inference import export_onnx, load_checkpoint, predict_rgb
-    from autoenc.train import train
+    from autoenc.inference.evaluate import evaluate
+    from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb
+    from autoenc.training.fit import train
 
     args = ("dataset=photos", "task=y2uv", "trainer=debug", *QUIET)
     compiled = train(make_cfg(*args, "speed.compile=true", f"output_dir={tmp_path / 'compiled'}"))

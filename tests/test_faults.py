@@ -16,7 +16,7 @@ from conftest import QUIET, ROOT
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
-from autoenc.train import train
+from autoenc.training.fit import train
 
 
 def cli(*args: str, script: str = "train.py") -> subprocess.CompletedProcess:

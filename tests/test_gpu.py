@@ -11,9 +11,9 @@ import pytest
 import torch
 from conftest import ROOT, compose_config
 
-from autoenc.data import ImageDataModule
-from autoenc.inference import export_onnx, load_checkpoint, predict_rgb
-from autoenc.train import train
+from autoenc.data.datamodule import ImageDataModule
+from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb
+from autoenc.training.fit import train
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")]
 ON_GPU = ("trainer.accelerator=gpu", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
@@ -39,7 +39,7 @@ def test_device_batches_live_on_the_gpu_and_cover_every_sample_once():
     data = ImageDataModule("photos")
     data.setup()
     images = data.train_set.cuda()
-    from autoenc.data import Batches
+    from autoenc.data.batches import Batches
 
     batches = Batches(images, 64, shuffle=True, seed=0)
     for epoch in range(2):
@@ -131,7 +131,7 @@ def test_a_training_step_never_waits_for_the_host(tmp_path):
     torch's sync debug mode set to error: any host copy or sync in it raises."""
     import lightning as L
 
-    from autoenc.module import AutoEncoder
+    from autoenc.training.module import AutoEncoder
 
     data = ImageDataModule("photos")
     data.setup()
@@ -153,7 +153,7 @@ def test_a_training_step_never_waits_for_the_host(tmp_path):
 
 
 def test_a_non_capturable_optimizer_brings_its_step_counters_back_to_the_cpu():
-    from autoenc.cuda_graph import set_capturable
+    from autoenc.speed.cuda_graph import set_capturable
 
     p = torch.nn.Parameter(torch.ones(3, device="cuda"))
     optimizer = torch.optim.Adam([p])

@@ -12,10 +12,10 @@ from kornia.color import rgb_to_yuv
 from PIL import Image
 
 from autoenc import UserError
-from autoenc.evaluate import evaluate
-from autoenc.inference import export_onnx, load_checkpoint, predict_rgb, read_picture
-from autoenc.module import AutoEncoder
-from autoenc.optim import allowed_optimizers
+from autoenc.inference.evaluate import evaluate
+from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb, read_picture
+from autoenc.training.module import AutoEncoder
+from autoenc.training.optim import allowed_optimizers
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_eval_scores_every_picture_of_a_numpy_file(y2uv_run, tmp_path):
 
     import numpy as np
 
-    from autoenc.data import ImageDataModule
+    from autoenc.data.datamodule import ImageDataModule
 
     trained = json.loads((y2uv_run / "metrics.json").read_text())
     data = ImageDataModule("photos")
@@ -186,7 +186,7 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
-    from autoenc.inference import SHIPPED_COLORIZER
+    from autoenc.inference.predict import SHIPPED_COLORIZER
 
     model, ckpt = load_checkpoint(SHIPPED_COLORIZER)
     assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "images"  # CIFAR-10 content
@@ -197,25 +197,8 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
     assert np.asarray(Image.open(tmp_path / "out.png")).shape == (30, 50, 3)
 
 
-def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys):
-    judge_colorizer = import_script("judge_colorizer")
-
-    assert judge_colorizer.main(["names=astronaut,rocket", f"out={tmp_path}"]) == 0
-    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| a")
-            or line.startswith("| r")]  # fmt: skip
-    assert [r[0].strip() for r in rows] == ["astronaut", "rocket"]
-    for row in rows:
-        mse, gray_mse, ratio, distance, gray_distance = (float(v) for v in row[2:])
-        assert mse < gray_mse and 0 < ratio < 1.5 and 0 <= distance < gray_distance <= 1  # better than gray
-    with Image.open(tmp_path / "colorize_astronaut.png") as strip:
-        assert strip.size == (3 * 512, 512)  # gray | colorized | truth
-    assert judge_colorizer.main(["names=astronaut", "saturation=2"]) == 0
-    vivid = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| astronaut"))
-    assert float(vivid.split("|")[5]) > 1.5 * float(rows[0][4])  # colourfulness / truth, at twice the chroma
-
-
 def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_path, capsys):
-    from autoenc.inference import SHIPPED_COLORIZER, VIVID_COLORIZER
+    from autoenc.inference.predict import SHIPPED_COLORIZER, VIVID_COLORIZER
 
     vivid, shipped = load_checkpoint(VIVID_COLORIZER)[0], load_checkpoint(SHIPPED_COLORIZER)[0]
     assert vivid.task.options["saturation"] > 1 and VIVID_COLORIZER.stat().st_size < 2 * 2**20
@@ -239,44 +222,3 @@ def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_
     assert done.returncode == 1 and "model=sepia: must be one of default, vivid" in done.stderr
 
 
-def test_make_colorizer_trains_and_chooses_the_vivid_gain_on_the_validation_split(tmp_path, capsys):
-    make_colorizer = import_script("make_colorizer")
-
-    rng = np.random.default_rng(0)
-    pictures = tmp_path / "pictures"
-    pictures.mkdir()
-    for i in range(6):  # smooth colour gradients: something a colorizer can learn in a few steps
-        ramp = np.linspace(0, 255, 64)[None, :, None] * rng.uniform(0.3, 1, 3)
-        Image.fromarray(np.broadcast_to(ramp, (64, 64, 3)).astype(np.uint8)).save(pictures / f"{i}.png")
-    plain, vivid, trained_vivid = tmp_path / "plain.ckpt", tmp_path / "vivid.ckpt", tmp_path / "vivid2.ckpt"
-    quick = ["trainer.max_epochs=1", "trainer.accelerator=cpu", "trainer.enable_model_summary=false"]
-    assert make_colorizer.main([f"root={pictures}", f"run={tmp_path / 'run'}", f"out={plain}", *quick]) == 0
-    model, _ = load_checkpoint(plain)
-    assert model.task.name == "y2uv" and list(model.hparams.widths) == [32, 48, 64]
-    assert (tmp_path / "run" / "metrics.json").is_file()
-    capsys.readouterr()
-    assert make_colorizer.main(["vivid=true", f"ckpt={plain}", f"root={pictures}", f"out={vivid}"]) == 0
-    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
-    curve = [tuple(float(v) for v in row) for row in rows[1:]]  # gain, val RGB MSE, gray picture's
-    assert [gain for gain, _, _ in curve] == make_colorizer.GAINS and len({mse for _, mse, _ in curve}) > 1
-    chosen = load_checkpoint(vivid)[0].task.options["saturation"]
-    assert chosen in make_colorizer.GAINS and (
-        chosen == 1.0 or curve[make_colorizer.GAINS.index(chosen)][1] <= curve[0][2]
-    )
-    # trained and given its gain in one command; an earlier run in the folder is set aside, not lost
-    assert make_colorizer.main(["vivid=true", f"root={pictures}", f"run={tmp_path / 'run'}", f"out={trained_vivid}",
-                                *quick]) == 0  # fmt: skip
-    assert "saturation" in load_checkpoint(trained_vivid)[0].task.options
-    assert len(list((tmp_path / "run").glob("replaced_*/checkpoints/best.ckpt"))) == 1
-
-
-def test_make_colorizer_takes_the_largest_gain_under_the_gray_picture_and_refuses_what_it_cannot_do(capsys):
-    make_colorizer = import_script("make_colorizer")
-
-    assert make_colorizer.choose_gain([(1.0, 0.1, 0.2), (1.1, 0.15, 0.2), (1.2, 0.3, 0.2)]) == 1.1
-    assert make_colorizer.choose_gain([(1.0, 0.3, 0.2), (1.1, 0.4, 0.2)]) == 1.0  # none under gray: as predicted
-    for argv, words in ((["ckpt=x.ckpt"], "ckpt=... is for vivid=true"),
-                        (["vivid=true", "ckpt=x.ckpt", "trainer.max_epochs=1"], "vivid=true ckpt=... trains nothing"),
-                        (["vivid=true"], "usage:")):  # fmt: skip
-        assert make_colorizer.main(argv) == 1
-        assert words in capsys.readouterr().err

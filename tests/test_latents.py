@@ -11,7 +11,7 @@ from conftest import QUIET, ROOT, compose_config, import_script
 from PIL import Image
 
 from autoenc import UserError
-from autoenc.train import train
+from autoenc.training.fit import train
 
 
 def write_two_classes(root, n: int = 60) -> None:
@@ -120,7 +120,7 @@ def test_make_table_probe_column(labelled_run, tmp_path, capsys):
     assert row.split("|")[column] == f" {kept['probe_accuracy']:.3f} "
     assert make_table.main([str(sweep), "--probe"]) == 0
     assert "probed 0 checkpoint(s) anew" in capsys.readouterr().err  # kept, not redone
-    from autoenc.latents import probe_run
+    from autoenc.inference.latents import probe_run
 
     scores, ran = probe_run(sweep / "run", max_pictures=50)  # another setting: probed again, and kept
     assert ran and scores["probe_train_pictures"] == 50 and not probe_run(sweep / "run", max_pictures=50)[1]

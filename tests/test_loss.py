@@ -1,4 +1,4 @@
-"""conf/loss (autoenc/loss.py): mse, the study's, and classify: colour as a class with
+"""conf/loss (autoenc/model/loss.py): mse, the study's, and classify: colour as a class with
 rebalancing, decoded by the annealed mean; it composes with training, eval, colorize, the table
 and ONNX export."""
 
@@ -12,11 +12,11 @@ from conftest import QUIET, ROOT, compose_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
-from autoenc.evaluate import evaluate
-from autoenc.inference import export_onnx, load_checkpoint
-from autoenc.loss import ColourClasses, check_loss
-from autoenc.report import make_table
-from autoenc.train import train
+from autoenc.inference.evaluate import evaluate
+from autoenc.inference.predict import export_onnx, load_checkpoint
+from autoenc.model.loss import ColourClasses, check_loss
+from autoenc.report.table import make_table
+from autoenc.training.fit import train
 
 
 @pytest.mark.parametrize(

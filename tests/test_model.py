@@ -6,8 +6,8 @@ from conftest import ARCHS, TASKS
 from torch import nn
 
 from autoenc import UserError
-from autoenc.model import CAE
-from autoenc.tasks import get_task
+from autoenc.model.cae import CAE
+from autoenc.model.tasks import get_task
 
 # The study's latent sizes for its five 3x3 archs; the 5x5 one is 8x8x32, not the report's 1152.
 LATENT = {

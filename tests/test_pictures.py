@@ -1,4 +1,4 @@
-"""Pictures read as a viewer shows them (autoenc/pictures.py), each kind of file written here:
+"""Pictures read as a viewer shows them (autoenc/data/pictures.py), each kind of file written here:
 16-bit and float gray, EXIF orientation, alpha, an embedded colour profile, animation; and the
 same through dataset=images and scripts/colorize.py."""
 
@@ -9,8 +9,8 @@ import pytest
 from conftest import import_script
 from PIL import Image
 
-from autoenc.pictures import read, to_8_bits
-from autoenc.sources import decode
+from autoenc.data.pictures import read, to_8_bits
+from autoenc.data.sources import decode
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (24, 40, 3), dtype=np.uint8)  # H 24, W 40

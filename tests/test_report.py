@@ -14,9 +14,9 @@ import torch
 from conftest import ROOT, import_script
 from omegaconf import OmegaConf
 
-from autoenc.data import ImageDataModule
-from autoenc.metrics import RGBScores, colourfulness
-from autoenc.tasks import get_task
+from autoenc.data.datamodule import ImageDataModule
+from autoenc.model.metrics import RGBScores, colourfulness
+from autoenc.model.tasks import get_task
 
 RGB = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
@@ -216,14 +216,14 @@ def test_make_table_of_several_sweeps_and_pooled_with_an_earlier_table(tmp_path,
 
 
 def test_dataset_label_names_the_folder_of_images():
-    from autoenc.report import dataset_label
+    from autoenc.report.table import dataset_label
 
     assert dataset_label(OmegaConf.create({"name": "images", "root": "/data/cifar10-jpeg/"})) == "images:cifar10-jpeg"
     assert dataset_label(OmegaConf.create({"name": "photos", "root": None})) == "photos"
 
 
 def test_study_number_only_for_the_cell_the_study_ran():
-    from autoenc.report import study_mse
+    from autoenc.report.cells import study_mse
 
     assert study_mse("classic", "reconstruct", 15, 1e-3) == 0.017909
     assert study_mse("32-48-64_single", "y2uv", 15, 1e-5) == 0.013091

@@ -1,4 +1,4 @@
-"""The restoration tasks (conf/task: denoise, inpaint, superres; autoenc/degrade.py): degraded
+"""The restoration tasks (conf/task: denoise, inpaint, superres; autoenc/model/degrade.py): degraded
 inputs random in training and fixed per picture for validation and test, each scored against
 its do-nothing baseline (the degraded input itself) and shown in the grids and the table."""
 
@@ -11,10 +11,10 @@ from conftest import QUIET, compose_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
-from autoenc.degrade import fixed_normal, fixed_uniform, picture_seeds
-from autoenc.report import make_table
-from autoenc.tasks import RESTORATION, get_task
-from autoenc.train import train
+from autoenc.model.degrade import fixed_normal, fixed_uniform, picture_seeds
+from autoenc.model.tasks import RESTORATION, get_task
+from autoenc.report.table import make_table
+from autoenc.training.fit import train
 
 RGB = ((torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).round() / 127.5 - 1).to(
     memory_format=torch.channels_last

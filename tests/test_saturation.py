@@ -1,4 +1,4 @@
-"""task.saturation (autoenc/tasks.py): a colour task's predicted chroma times a gain, a decoding
+"""task.saturation (autoenc/model/tasks.py): a colour task's predicted chroma times a gain, a decoding
 setting like classify's temperature; it composes with eval, colorize, the shipped checkpoint, the
 table and ONNX export."""
 
@@ -12,12 +12,12 @@ from conftest import ROOT, compose_config, import_script
 from PIL import Image
 
 from autoenc import UserError
-from autoenc.config import check_config
-from autoenc.evaluate import evaluate
-from autoenc.inference import export_onnx, load_checkpoint, predict_rgb, set_saturation, slim_checkpoint
-from autoenc.metrics import colourfulness
-from autoenc.report import task_label
-from autoenc.tasks import get_task
+from autoenc.inference.evaluate import evaluate
+from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb, set_saturation, slim_checkpoint
+from autoenc.model.metrics import colourfulness
+from autoenc.model.tasks import get_task
+from autoenc.report.cells import task_label
+from autoenc.training.config import check_config
 
 
 def test_saturation_scales_the_chroma_and_keeps_the_luma():

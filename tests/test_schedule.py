@@ -8,9 +8,9 @@ from conftest import QUIET, compose_config
 from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
 from autoenc import UserError
-from autoenc.config import check_config
-from autoenc.report import aggregate
-from autoenc.train import train
+from autoenc.report.table import aggregate
+from autoenc.training.config import check_config
+from autoenc.training.fit import train
 
 SHORT = ("dataset=photos", "trainer=debug", "trainer.limit_train_batches=5", *QUIET)
 

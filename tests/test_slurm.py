@@ -1,4 +1,4 @@
-"""autoenc's cluster path on a real SLURM cluster (scripts/slurm_local.sh start, then
+"""autoenc's cluster path on a real SLURM cluster (scripts/dev/slurm_local.sh start, then
 SLURM_CONF set): a sweep submitted through sbatch by submitit, a failing job, a job that asks
 for too much, and a running job requeued (pre-empted) that resumes to the same result.
 Skipped where sbatch does not answer."""

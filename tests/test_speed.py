@@ -8,10 +8,11 @@ import torch
 from conftest import QUIET, ROOT
 
 from autoenc import UserError
-from autoenc.cuda_graph import wanted
-from autoenc.data import Batches, ImageDataModule
-from autoenc.speed import bf16_pays, cpu_supports_bf16, resolve_precision
-from autoenc.train import train
+from autoenc.data.batches import Batches
+from autoenc.data.datamodule import ImageDataModule
+from autoenc.speed.cuda_graph import wanted
+from autoenc.speed.settings import bf16_pays, cpu_supports_bf16, resolve_precision
+from autoenc.training.fit import train
 
 
 def test_fast_batches_are_a_plain_pass_over_the_data_reordered():
@@ -92,9 +93,9 @@ def test_bench_counts_the_training_flops_of_each_conv():
     import importlib.util
     from pathlib import Path
 
-    from autoenc.model import CAE
+    from autoenc.model.cae import CAE
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+    path = Path(__file__).resolve().parents[1] / "scripts" / "dev" / "bench.py"
     spec = importlib.util.spec_from_file_location("bench", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
@@ -132,7 +133,7 @@ def test_a_checkpoint_of_a_graphed_run_trains_on_without_graphs(y2uv_run, make_c
 
 FAULTS = """
 import ctypes, resource, sys, torch
-from autoenc.speed import M_MMAP_THRESHOLD, keep_freed_memory
+from autoenc.speed.settings import M_MMAP_THRESHOLD, keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory(256)
 else:  # glibc's starting threshold, held there: what a step met in train.py before
@@ -158,9 +159,9 @@ def test_freed_step_memory_is_reused_without_new_pages():
 
 
 def test_train_applies_speed_malloc_keep_mb(make_cfg, monkeypatch):
-    import autoenc.train
+    import autoenc.training.fit
 
     asked = []
-    monkeypatch.setattr(autoenc.train, "keep_freed_memory", asked.append)
+    monkeypatch.setattr(autoenc.training.fit, "keep_freed_memory", asked.append)
     train(make_cfg("dataset=photos", "trainer=debug", "speed.malloc_keep_mb=64", *QUIET))
     assert asked == [64]

@@ -3,8 +3,8 @@ import torch
 from kornia.color import lab_to_rgb, rgb_to_grayscale, rgb_to_lab, rgb_to_yuv, yuv_to_rgb
 
 from autoenc import UserError
-from autoenc.colour import ColourMaths
-from autoenc.tasks import TASKS, get_task
+from autoenc.model.colour import ColourMaths
+from autoenc.model.tasks import TASKS, get_task
 
 RGB = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
@@ -43,7 +43,7 @@ def test_unknown_task_lists_the_valid_ones():
 
 
 def test_colour_maths_are_kornias():
-    """kornia is the reference; autoenc's copy only makes its constants once (autoenc/colour.py)."""
+    """kornia is the reference; autoenc's copy only makes its constants once (autoenc/model/colour.py)."""
     maths, rgb01 = ColourMaths(), (RGB + 1) / 2
     lab = rgb_to_lab(rgb01)
     pairs = [(maths.gray(RGB), rgb_to_grayscale(RGB)), (maths.rgb_to_yuv(RGB), rgb_to_yuv(RGB)),

@@ -10,10 +10,10 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
-from autoenc.data import ImageDataModule
-from autoenc.module import AutoEncoder
-from autoenc.tasks import to_unit_rgb
-from autoenc.train import train
+from autoenc.data.datamodule import ImageDataModule
+from autoenc.model.tasks import to_unit_rgb
+from autoenc.training.fit import train
+from autoenc.training.module import AutoEncoder
 
 KEYS = {
     "arch",

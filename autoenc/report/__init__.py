@@ -1,0 +1,1 @@
+"""Reporting: a sweep's runs -> the comparison table (markdown, csv) and its plots."""

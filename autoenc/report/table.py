@@ -1,0 +1,227 @@
+"""Read a sweep's runs and write the comparison table (markdown, csv) and plots (autoenc/report/plots.py) into it."""
+
+import csv
+import json
+import math
+import statistics
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from autoenc import UserError
+from autoenc.model.tasks import RESTORATION
+from autoenc.report.baseline import baselines
+from autoenc.report.cells import Cell
+from autoenc.report.pool import pool_rows, read_table
+from autoenc.report.rescore import add_ratios, read_probe, read_scores
+
+SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "test_colour_distance",
+          "train_seconds", "test_input_mse_rgb", "test_input_psnr", "probe_accuracy"]  # fmt: skip
+
+
+def latest_sweep(root: Path = Path("outputs/multirun")) -> Path:
+    sweeps = sorted((p for p in root.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    if not sweeps:
+        raise FileNotFoundError(f"no sweep under {root}/: run python train.py -m experiment=table first")
+    return sweeps[-1]
+
+
+def collect(sweep: Path) -> tuple[list[dict], list[dict]]:
+    """(results, failures): every job folder of the sweep, with metrics.json or the reason it has none."""
+    results, failures = [], []
+    for job in sorted(p for p in sweep.iterdir() if (p / ".hydra" / "config.yaml").is_file()):
+        cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+        if (job / "metrics.json").is_file():
+            metrics = json.loads((job / "metrics.json").read_text())
+            results.append(
+                {
+                    **metrics,
+                    **read_scores(job),
+                    **read_probe(job),
+                    "dataset": dataset_label(cfg.dataset),
+                    "job": job.name,
+                    "path": str(job),
+                }
+            )
+            continue
+        failed = job / "failed.txt"
+        why = failed.read_text().strip().splitlines()[-1] if failed.is_file() else "no result: killed or still running"
+        failures.append({"job": job.name, "arch": cfg.arch.name, "task": cfg.task.name, "seed": cfg.seed, "why": why})
+    return results, failures
+
+
+def dataset_label(dataset: DictConfig) -> str:
+    """`images` names any folder: say which one (its last part), e.g. images:cifar10-jpeg."""
+    return f"{dataset.name}:{Path(dataset.root).name}" if dataset.name == "images" else dataset.name
+
+
+def row_order(row: dict) -> tuple:
+    return Cell.of_row(row).order()
+
+
+def aggregate(results: list[dict]) -> list[dict]:
+    """One row per cell (arch x task label x dataset x epochs x lr x schedule): mean and sample std over seeds."""
+    groups: dict[Cell, list[dict]] = {}
+    for r in results:
+        groups.setdefault(Cell.of_run(r), []).append(r)
+    rows, scores = [], SCORES + other_pictures(results)
+    for cell, runs in groups.items():
+        seeds = sorted(r["seed"] for r in runs)
+        if len(set(seeds)) < len(seeds):
+            jobs = ", ".join(r["path"] for r in runs)
+            raise UserError(f"{cell.arch} {cell.label}: a seed twice among {jobs}: give each run once (no sweep twice)")
+        row = {**cell.fields(), "seeds": len(runs), "seed_list": seeds, "latent_size": runs[0]["latent_size"],
+               "params": runs[0]["params"], "study_mse": cell.study_mse()}  # fmt: skip
+        for key in scores:
+            values = [r[key] for r in runs if key in r]
+            row[key] = statistics.fmean(values) if values else float("nan")
+            row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
+    return sorted(rows, key=row_order)
+
+
+def gray_distance(baseline: dict) -> str:
+    return f", colour distance {baseline['colour_distance']:.3f}" if "colour_distance" in baseline else ""
+
+
+def lr_label(row: dict) -> str:
+    """The learning rate, and its schedule where it is not constant (conf/scheduler)."""
+    return f"{row['lr']:g}" + (f" {row['scheduler']}" if row["scheduler"] != "none" else "")
+
+
+def other_pictures(results: list[dict]) -> list[str]:
+    """The keys of the scores on other pictures (autoenc/report/rescore.py) that some run has, in name order."""
+    return sorted({key for r in results for key in r if key.startswith("on_")})
+
+
+def _pm(row: dict, key: str, fmt: str) -> str:
+    if math.isnan(row[key]):
+        return "-"
+    return f"{row[key]:{fmt}}" + (f" ± {row[key + '_std']:{fmt}}" if row["seeds"] > 1 else "")
+
+
+def markdown(
+    rows: list[dict],
+    failures: list[dict],
+    baseline: dict[str, dict],
+    results: list[dict],
+    earlier: Path | None = None,
+    several: bool = False,
+) -> str:
+    lines = [
+        "Test split, best checkpoint (lowest val MSE; loss=classify: val loss) of each run; mean ± sample std "
+        "over seeds.",
+        "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
+        "*RGB* after turning the prediction into RGB (colour tasks: true luminance + predicted colour).",
+        "PSNR (mean over images) and SSIM on RGB clamped to [0, 1], data range 1. *colour*: Hasler-Suesstrunk",
+        "colourfulness of predictions / of the truth (1 = as colourful, 0 = gray). *colour dist*: 1 - the overlap",
+        "of each picture's predicted and true a,b histograms (0 = the right colours in the right amounts; the gray",
+        "picture's is in the baseline line). *study*: the report's number",
+        "(Keras, CIFAR-10, one run).",
+        "",
+    ]
+    for dataset, b in baseline.items():
+        lines.append(
+            f"No-colour baseline on {dataset} (test split): the gray image scores RGB MSE {b['mse_rgb']:.5f}, "
+            f"PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.3f}{gray_distance(b)}. *no colour* column: the task-space "
+            f"MSE of predicting no colour (gray2rgb: the gray image {b['gray2rgb']:.5f}; y2uv: U = V = 0 "
+            f"{b['y2uv']:.5f}; l2ab: a = b = 0 {b['l2ab']:.5f}); a colouriser must stay under it."
+        )
+    if any(r["task"] in RESTORATION for r in rows):
+        lines.append("Restoration tasks (denoise, inpaint, superres): their *no colour* column holds the MSE of doing "
+                     "nothing, the degraded input itself (the noisy, the holed, the enlarged picture), on the same "
+                     "test pictures; the network must stay under it.")  # fmt: skip
+    if earlier is not None:
+        lines.append(f"Cells that {earlier} also holds are pooled with its rows: count, mean and sample std over "
+                     "all their seeds; a score it lacks is '-'.")  # fmt: skip
+    others = [k for k in other_pictures(results) if any(not math.isnan(r[k]) for r in rows)]  # pooled: may be none
+    if others:
+        lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
+                  "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
+                  "each run's MSE on X over its MSE on Y (`--ratio X/Y`), mean over the cell's runs."]  # fmt: skip
+    probe = any(not math.isnan(r["probe_accuracy"]) for r in rows)
+    if probe:
+        lines += ["", "*probe*: accuracy of a linear probe (logistic regression) on the best checkpoint's codes: "
+                  "fitted on the train split's, scored on the test split's (`make_table.py --probe`)."]  # fmt: skip
+    heads = [f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}"
+             for k in others]  # fmt: skip
+    lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
+              "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |" + " probe |" * probe
+              + "".join(f" {h} |" for h in heads), "|---|---|---|" + "--:|" * (14 + probe + len(others))]  # fmt: skip
+    for r in rows:
+        study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
+        nocolour = baseline.get(r["dataset"], {}).get(r["task"])
+        nocolour = f"{nocolour:.5f}" if nocolour is not None else ""
+        if r["task"] in RESTORATION:
+            nocolour = _pm(r, "test_input_mse_rgb", ".5f")
+        lines.append(
+            f"| {r['arch']} | {r['label']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
+            f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
+            f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
+            f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
+            f"{r['train_seconds']:.1f} |"
+            + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
+            + "".join(f" {_pm(r, key, '.3f' if '_over_' in key else '.5f')} |" for key in others)
+        )
+    if not several and (timing := sweep_timing(results)):
+        lines += ["", timing]
+    if failures:
+        lines += ["", f"**{len(failures)} job(s) failed** and are not in the table:", ""]
+        lines += [f"- `{f['job']}` ({f['arch']}, {f['task']}, seed {f['seed']}): {f['why']}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+def sweep_timing(results: list[dict]) -> str | None:
+    """Where the sweep's time went, from each run's metrics.json timing: wall time from the launch
+    of the first process to the end of the last run, the first training step, and the sums of
+    data loading, training and testing. None when some run has no timing (written before it
+    existed) or was resumed (its earlier part is not counted)."""
+    timings = [r.get("timing") for r in results]
+    if not timings or any(t is None or r.get("resumed_from") for t, r in zip(timings, results, strict=True)):
+        return None
+    launch = min(t["process_start"] or t["start"] for t in timings)
+    first_step = min(t["first_step"] for t in timings if t["first_step"])
+    total = {key: sum(t[key] for t in timings) for key in ("load_s", "fit_s", "test_s")}
+    return (f"**Time:** {len(timings)} runs in {max(t['end'] for t in timings) - launch:.1f} s of wall time, "
+            f"from the launch of the first process to the end of the last run; its first training step "
+            f"{first_step - launch:.1f} s after launch. Summed over runs (parallel jobs overlap): data loading "
+            f"{total['load_s']:.1f} s, training {total['fit_s']:.1f} s, testing {total['test_s']:.1f} s.")  # fmt: skip
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows({k: " ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows)
+
+
+def make_table(
+    sweeps: list[Path], out: Path | None = None, earlier: Path | None = None, ratios: list[tuple[str, str]] = ()
+) -> str:
+    """Write table.md, table.csv, val_mse.png, mse_vs_latent.png and strip_<task>.png into out (the
+    first sweep by default) from the runs of the sweeps, pooled with an earlier table.csv's rows of
+    the same cells where given; return the markdown table."""
+    results, failures = [], []
+    for sweep in sweeps:
+        found, failed = collect(sweep)
+        results, failures = results + found, failures + failed
+    if not results:
+        where = ", ".join(map(str, sweeps))
+        raise FileNotFoundError(f"no finished run (metrics.json) under {where}; {len(failures)} failed")
+    add_ratios(results, list(ratios))
+    out = out or sweeps[0]
+    out.mkdir(parents=True, exist_ok=True)
+    rows = aggregate(results)
+    if earlier is not None:
+        rows = sorted(pool_rows(rows, read_table(earlier), SCORES + other_pictures(results), earlier), key=row_order)
+    text = markdown(rows, failures, baselines(results), results, earlier, several=len(sweeps) > 1)
+    (out / "table.md").write_text(text)
+    write_csv(rows, out / "table.csv")
+    from autoenc.report.plots import plot_curves, plot_latent, plot_strips
+
+    if earlier is None:  # its runs' curves are not in a table.csv
+        plot_curves(results, out / "val_mse.png")
+    plot_latent(rows, out / "mse_vs_latent.png")
+    plot_strips(out, results)
+    return text

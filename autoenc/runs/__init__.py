@@ -1,0 +1,1 @@
+"""Run folders: one process per folder, its recorded config, atomic writes, resume and set-aside."""

@@ -1,0 +1,1 @@
+"""Scaling out: DDP inside a Hydra sweep, SLURM through Hydra's submitit launcher."""

@@ -1,0 +1,1 @@
+"""Speed (conf/config.yaml `speed:`, trainer.precision=auto): precision, layout, blocks of steps, CUDA graphs."""

@@ -1,0 +1,1 @@
+"""Training (conf/optimizer, conf/scheduler, conf/trainer): the checked config, the LightningModule, the fit."""
