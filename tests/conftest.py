@@ -16,8 +16,17 @@ ARCHS = sorted(p.stem for p in (CONF / "arch").glob("*.yaml"))
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 
 
-REPORTED = ("torch", "torchvision", "lightning", "hydra-core", "omegaconf", "kornia", "torchmetrics", "tensorboard",
-            "pytest")  # fmt: skip
+REPORTED = (
+    "torch",
+    "torchvision",
+    "lightning",
+    "hydra-core",
+    "omegaconf",
+    "kornia",
+    "torchmetrics",
+    "tensorboard",
+    "pytest",
+)
 
 
 def import_script(name: str) -> ModuleType:

@@ -24,9 +24,13 @@ def test_auto_takes_blocks_unless_the_trainer_counts_steps_that_blocks_cannot_ke
 
 @pytest.mark.parametrize(
     ("setting", "trainer", "message"),
-    [("fast", {}, "must be auto or a positive integer"), (0, {}, "must be auto or a positive integer"),
-     (4, {"val_check_interval": 10}, "trainer.val_check_interval=10"), (4, {"max_steps": 50}, "trainer.max_steps=50")],
-)  # fmt: skip
+    [
+        ("fast", {}, "must be auto or a positive integer"),
+        (0, {}, "must be auto or a positive integer"),
+        (4, {"val_check_interval": 10}, "trainer.val_check_interval=10"),
+        (4, {"max_steps": 50}, "trainer.max_steps=50"),
+    ],
+)
 def test_a_block_that_cannot_be_kept_is_refused_in_one_line(setting, trainer, message):
     with pytest.raises(UserError, match=message) as refused:
         resolve_steps_per_call(setting, trainer)
@@ -62,15 +66,23 @@ def test_an_impossible_limit_is_refused_in_one_line(make_cfg, tmp_path, limit):
 
 def test_blocks_keep_the_limit_the_validation_interval_and_the_updates(make_cfg, tmp_path):
     """auto (blocks of 16) against one step a call: 40 batches an epoch, validation after 32 of them."""
-    args = ("dataset=photos", "trainer.max_epochs=2", "trainer.limit_train_batches=40", "trainer.precision=32-true",
-            "+trainer.val_check_interval=32", *QUIET)  # fmt: skip
+    args = (
+        "dataset=photos",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=40",
+        "trainer.precision=32-true",
+        "+trainer.val_check_interval=32",
+        *QUIET,
+    )
     one = train(make_cfg(*args, "speed.steps_per_call=1", f"output_dir={tmp_path / 'one'}"))
     block = train(make_cfg(*args, f"output_dir={tmp_path / 'block'}"))
     assert len(one["history"]["val_mse"]) == len(block["history"]["val_mse"]) == 2  # at batch 32 of each epoch
     assert block["history"]["val_mse"] == pytest.approx(one["history"]["val_mse"], rel=1e-5)
     assert block["test_mse"] == pytest.approx(one["test_mse"], rel=1e-5)
-    steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
-             for d in ("one", "block")]  # fmt: skip
+    steps = [
+        torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+        for d in ("one", "block")
+    ]
     assert steps == [72, 72]  # last.ckpt: written at the last validation, after 40 + 32 optimizer steps
     for run in ("one", "block"):  # TensorBoard's axis counts batches: validation after 32 and 72 of them
         events = EventAccumulator(str(tmp_path / run / "tb"))
@@ -81,8 +93,13 @@ def test_blocks_keep_the_limit_the_validation_interval_and_the_updates(make_cfg,
 
 
 def test_the_progress_bar_counts_batches(make_cfg, tmp_path, capfd):
-    cfg = make_cfg("dataset=photos", "trainer.max_epochs=1", "trainer.limit_train_batches=40",
-                   "trainer.accelerator=cpu", "trainer.enable_model_summary=false")  # fmt: skip
+    cfg = make_cfg(
+        "dataset=photos",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=40",
+        "trainer.accelerator=cpu",
+        "trainer.enable_model_summary=false",
+    )
     train(cfg)
     err = "".join(capfd.readouterr())  # Lightning draws its bars on stdout, warns on stderr
     assert "| 40/40 [" in err and "| 3/3 [" not in err  # 40 batches, in 3 calls of up to 16

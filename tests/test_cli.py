@@ -46,13 +46,23 @@ def test_unknown_option_lists_the_valid_ones(tmp_path):
 
 @pytest.mark.parametrize(
     "override,words",
-    [("arch.kernel_size=2", "arch.kernel_size=2"), ("dataset.batch_size=0", "dataset.batch_size=0"),
-     ("speed.cuda_graph=sometimes", "false, true, auto")],
-)  # fmt: skip
+    [
+        ("arch.kernel_size=2", "arch.kernel_size=2"),
+        ("dataset.batch_size=0", "dataset.batch_size=0"),
+        ("speed.cuda_graph=sometimes", "false, true, auto"),
+    ],
+)
 def test_bad_numbers_give_one_line_and_no_result(tmp_path, override, words):
     """...answered before Lightning is imported (most of a training's start-up)."""
-    command = [sys.executable, "-X", "importtime", str(ROOT / "train.py"), "dataset=photos", override,
-               f"hydra.run.dir={tmp_path}"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-X",
+        "importtime",
+        str(ROOT / "train.py"),
+        "dataset=photos",
+        override,
+        f"hydra.run.dir={tmp_path}",
+    ]
     r = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     imports = [line for line in r.stderr.splitlines() if line.startswith("import time:")]
     said = [line for line in r.stderr.splitlines() if not line.startswith("import time:")]
@@ -64,8 +74,13 @@ def test_bad_numbers_give_one_line_and_no_result(tmp_path, override, words):
 def test_a_sweep_run_in_two_parts_into_one_folder_keeps_each_run(tmp_path):
     """`-m optimizer.lr=0.001` then `-m optimizer.lr=0.0005` with the same hydra.sweep.dir: two runs,
     each in a folder named after its overrides; the first command again reports its run."""
-    common = ("-m", "dataset=photos", "trainer=debug", "trainer.enable_progress_bar=false",
-              f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    common = (
+        "-m",
+        "dataset=photos",
+        "trainer=debug",
+        "trainer.enable_progress_bar=false",
+        f"hydra.sweep.dir={tmp_path}",
+    )
     for lr in ("0.001", "0.0005"):
         r = run(*common, f"optimizer.lr={lr}")
         assert r.returncode == 0, r.stderr[-2000:]

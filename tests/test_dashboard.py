@@ -18,8 +18,23 @@ from autoenc.inference.evaluate import evaluate
 from autoenc.training import dashboard
 from autoenc.training.module import AutoEncoder
 
-HPARAMS = {"arch", "widths", "kernel_size", "block", "task", "dataset", "optimizer", "lr", "batch_size", "max_epochs",
-           "seed", "precision", "latent_size", "params", "scheduler"}  # fmt: skip
+HPARAMS = {
+    "arch",
+    "widths",
+    "kernel_size",
+    "block",
+    "task",
+    "dataset",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "max_epochs",
+    "seed",
+    "precision",
+    "latent_size",
+    "params",
+    "scheduler",
+}
 
 
 JOBS: list[str] = []  # the sweep's two run folders, once the sweep fixture made them
@@ -37,17 +52,33 @@ class TensorBoard:
     def __init__(self, logdir: Path):
         self.url = f"http://127.0.0.1:{free_port()}"
         command = Path(sys.executable).with_name("tensorboard")
-        self.proc = subprocess.Popen([str(command), "--logdir", str(logdir), "--host", "127.0.0.1",
-                                      "--port", self.url.rsplit(":", 1)[1], "--reload_interval", "1"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [
+                str(command),
+                "--logdir",
+                str(logdir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                self.url.rsplit(":", 1)[1],
+                "--reload_interval",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def get(self, route: str, **query):
         with urllib.request.urlopen(f"{self.url}{route}?{urllib.parse.urlencode(query)}", timeout=10) as r:
             return json.loads(r.read())
 
     def post(self, route: str, body: dict):
-        request = urllib.request.Request(f"{self.url}{route}", data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        request = urllib.request.Request(
+            f"{self.url}{route}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as r:
             return json.loads(r.read())
 
@@ -72,16 +103,34 @@ class TensorBoard:
 def sweep(tmp_path_factory) -> Path:
     """A 2-run sweep (reconstruct, y2uv), an eval.py result beside it, and a run that has only started."""
     root = tmp_path_factory.mktemp("sweep")
-    r = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", "dataset=photos", "trainer=debug",
-                        "trainer.max_epochs=2", "task=reconstruct,y2uv", *QUIET, f"hydra.sweep.dir={root}"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "-m",
+            "dataset=photos",
+            "trainer=debug",
+            "trainer.max_epochs=2",
+            "task=reconstruct,y2uv",
+            *QUIET,
+            f"hydra.sweep.dir={root}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     JOBS[:] = sweep_runs(root)  # classic_reconstruct_s0_<hash>, classic_y2uv_s0_<hash>
     evaluate(compose_config("eval", root / "eval", f"ckpt_path={root / JOBS[1]}/checkpoints/best.ckpt"))
     model = AutoEncoder(widths=[16, 24, 32], task="gray2rgb")  # a run still in its first epoch
     hparams = dashboard.run_hparams("16-24-32", model.describe(), "photos", "Adam", 1e-3, 64, 15, 0, "32-true")
-    dashboard.start(TensorBoardLogger(root / "starting", name="tb", version=""), hparams, "arch: ...",
-                    dashboard.network_table(model, model.describe()["latent_shape"]))  # fmt: skip
+    dashboard.start(
+        TensorBoardLogger(root / "starting", name="tb", version=""),
+        hparams,
+        "arch: ...",
+        dashboard.network_table(model, model.describe()["latent_shape"]),
+    )
     return root
 
 
@@ -176,7 +225,16 @@ def test_each_run_holds_its_graph_once_and_a_process_traces_each_network_once(tm
     monkeypatch.setattr(dashboard, "trace_graph", lambda *a: traced.append(a[0].describe()["widths"]) or trace(*a))
     runs = [("classic", 0), ("classic", 1), ("4-6-8", 0)]
     for arch, seed in runs:
-        train(compose_config("config", tmp_path / f"{arch}_{seed}", "dataset=photos", "trainer=debug", f"arch={arch}",
-                             f"seed={seed}", *QUIET))  # fmt: skip
+        train(
+            compose_config(
+                "config",
+                tmp_path / f"{arch}_{seed}",
+                "dataset=photos",
+                "trainer=debug",
+                f"arch={arch}",
+                f"seed={seed}",
+                *QUIET,
+            )
+        )
     assert traced == [[8, 12, 16], [4, 6, 8]]
     assert [graphs_written(tmp_path / f"{arch}_{seed}") for arch, seed in runs] == [1, 1, 1]

@@ -224,9 +224,13 @@ def test_a_numpy_file_that_is_not_pictures_says_what_it_needs(tmp_path):
     np.save(tmp_path / "float.npy", np.zeros((4, 32, 32, 3), np.float32))
     np.save(tmp_path / "chw.npy", np.zeros((4, 3, 32, 32), np.uint8))
     (tmp_path / "text.npz").write_text("not numpy")
-    cases = {"two.npz": "holds a, b but no `images`", "float.npy": r"float32 \(4, 32, 32, 3\); dataset=array takes",
-             "chw.npy": r"uint8 \(4, 3, 32, 32\)", "text.npz": "is not a NumPy .npz or .npy file",
-             "missing.npz": "no such file"}  # fmt: skip
+    cases = {
+        "two.npz": "holds a, b but no `images`",
+        "float.npy": r"float32 \(4, 32, 32, 3\); dataset=array takes",
+        "chw.npy": r"uint8 \(4, 3, 32, 32\)",
+        "text.npz": "is not a NumPy .npz or .npy file",
+        "missing.npz": "no such file",
+    }
     for name, message in cases.items():
         with pytest.raises(UserError, match=message):
             array_pictures(tmp_path / name)
@@ -242,17 +246,23 @@ def test_pictures_npz_writes_files_of_pictures_in_their_order(tmp_path, capsys):
         Image.fromarray(picture).save(tmp_path / f"{i}.png")
     np.savez(tmp_path / "list.npz", paths=np.array(["2.png", "0.png"]), labels=np.array([7, 3], np.uint8))
     assert pictures_npz.main([str(tmp_path / "a.npz"), str(tmp_path / "1.png")]) == 0
-    assert pictures_npz.main([str(tmp_path / "b.npz"), "--root", str(tmp_path), "--list-from",
-                              f"{tmp_path / 'list.npz'}:paths"]) == 0  # fmt: skip
+    assert (
+        pictures_npz.main(
+            [str(tmp_path / "b.npz"), "--root", str(tmp_path), "--list-from", f"{tmp_path / 'list.npz'}:paths"]
+        )
+        == 0
+    )
     assert np.array_equal(array_pictures(tmp_path / "a.npz"), pictures[1:2])
     with np.load(tmp_path / "b.npz") as b:
         assert np.array_equal(b["images"], pictures[[2, 0]]) and b["labels"].tolist() == [7, 3]
     Image.fromarray(np.zeros((40, 32, 3), np.uint8)).save(tmp_path / "big.png")
     capsys.readouterr()
-    for args, message in [([str(tmp_path / "big.png")], "big.png is not a 32x32 picture"),
-                          ([str(tmp_path / "gone.png")], "1 file(s) not found"),
-                          (["--list-from", f"{tmp_path / 'list.npz'}:names"], "no array 'names' (it has paths"),
-                          ([], "no pictures given")]:  # fmt: skip
+    for args, message in [
+        ([str(tmp_path / "big.png")], "big.png is not a 32x32 picture"),
+        ([str(tmp_path / "gone.png")], "1 file(s) not found"),
+        (["--list-from", f"{tmp_path / 'list.npz'}:names"], "no array 'names' (it has paths"),
+        ([], "no pictures given"),
+    ]:
         assert pictures_npz.main([str(tmp_path / "c.npz"), *args]) == 1
         assert message in capsys.readouterr().err
     assert not (tmp_path / "c.npz").exists()

@@ -32,8 +32,15 @@ def photos() -> ImageDataModule:
 def attached(task: str, data: ImageDataModule) -> AutoEncoder:
     """A model after two real Lightning steps: its optimizer made, its state started."""
     model = AutoEncoder(task=task)
-    trainer = L.Trainer(accelerator="cpu", max_steps=2, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)  # fmt: skip
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+    )
     trainer.fit(model, datamodule=data)
     return model
 
@@ -137,8 +144,13 @@ def test_cuda_graphs_only_on_a_single_device_strategy(monkeypatch):
 def test_a_cuda_graph_under_ddp_is_refused_before_anything_is_built(make_cfg, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     for devices in ("1", "2"):
-        cfg = make_cfg("trainer=ddp", "trainer.accelerator=gpu", f"trainer.devices={devices}",
-                       "trainer.precision=32-true", "speed.cuda_graph=true")  # fmt: skip
+        cfg = make_cfg(
+            "trainer=ddp",
+            "trainer.accelerator=gpu",
+            f"trainer.devices={devices}",
+            "trainer.precision=32-true",
+            "speed.cuda_graph=true",
+        )
         with pytest.raises(UserError, match="not under DDP"):
             check_config(cfg)
     check_config(make_cfg("trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true"))
@@ -186,11 +198,20 @@ def test_a_sweeps_ddp_process_gets_its_runs_command_line():
     from autoenc.scale.ddp import RUN_ARGS, child_argv, config_flags
 
     assert config_flags(["-m", "-cn", "other", "seed=0,1", "--config-dir=/x", "trainer=ddp"]) == [
-        "-cn", "other", "--config-dir=/x"]  # fmt: skip
+        "-cn",
+        "other",
+        "--config-dir=/x",
+    ]
     run = '["-cn", "other", "seed=1", "hydra.run.dir=\\"/out\\""]'
     argv = ["train.py", "-m", "-cn", "other", "seed=0,1"]
     assert child_argv(argv, {"LOCAL_RANK": "1", RUN_ARGS: run}) == [
-        "train.py", "-cn", "other", "seed=1", 'hydra.run.dir="/out"', "hydra.job.name=train_ddp_process_1"]  # fmt: skip
+        "train.py",
+        "-cn",
+        "other",
+        "seed=1",
+        'hydra.run.dir="/out"',
+        "hydra.job.name=train_ddp_process_1",
+    ]
     assert child_argv(argv, {"LOCAL_RANK": "1"}) == argv and child_argv(argv, {RUN_ARGS: run}) == argv
 
 
@@ -225,9 +246,15 @@ def test_a_compiled_run_and_a_plain_one_share_their_checkpoints(y2uv_run, make_c
     plain = train(make_cfg(*args, "trainer.max_epochs=2", f"ckpt_path={last}", f"output_dir={tmp_path / 'plain'}"))
     assert plain["epochs"] == 2 and plain["resumed_from"] == str(last)
     # the reverse: a plain run's checkpoint trains on compiled (aot_eager: dynamo without a C++ build)
-    again = train(make_cfg(*args, "trainer.max_epochs=2", "speed.compile=aot_eager",
-                           f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
-                           f"output_dir={tmp_path / 'again'}"))  # fmt: skip
+    again = train(
+        make_cfg(
+            *args,
+            "trainer.max_epochs=2",
+            "speed.compile=aot_eager",
+            f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
+            f"output_dir={tmp_path / 'again'}",
+        )
+    )
     assert again["epochs"] == 2 and again["history"]["train_mse"][1] < again["history"]["train_mse"][0]
 
 

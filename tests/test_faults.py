@@ -20,13 +20,20 @@ from autoenc.training.fit import train
 
 
 def cli(*args: str, script: str = "train.py") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 # A short deterministic run, used by the tests that kill, lock and resume it
-RUN_ARGS = ["dataset=photos", "trainer.max_epochs=3", "trainer.limit_train_batches=30", "trainer.precision=32-true",
-            "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]  # fmt: skip
+RUN_ARGS = [
+    "dataset=photos",
+    "trainer.max_epochs=3",
+    "trainer.limit_train_batches=30",
+    "trainer.precision=32-true",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +46,13 @@ def lone_run(tmp_path_factory) -> dict:
 
 
 def start(run) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *RUN_ARGS, f"hydra.run.dir={run}"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *RUN_ARGS, f"hydra.run.dir={run}"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(path, proc, timeout: float = 120) -> None:
@@ -122,8 +134,11 @@ def test_a_damaged_last_checkpoint_is_set_aside_and_the_run_resumes_from_best(ma
     capsys.readouterr()
     metrics = train(make_cfg(*args))
     said = capsys.readouterr().out
-    assert re.search(r"last\.ckpt is damaged \(.+\): set aside as last\.ckpt\.damaged-[0-9_-]+; "
-                     r"resuming from best\.ckpt \(after epoch [12]\)", said), said  # fmt: skip
+    assert re.search(
+        r"last\.ckpt is damaged \(.+\): set aside as last\.ckpt\.damaged-[0-9_-]+; "
+        r"resuming from best\.ckpt \(after epoch [12]\)",
+        said,
+    ), said
     aside = list(last.parent.glob("last.ckpt.damaged-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == intact[: len(intact) // 2]  # kept, never deleted
     assert metrics["epochs"] == 2 and metrics["resumed_from"].endswith("best.ckpt")
@@ -176,8 +191,16 @@ def test_retrain_sets_the_earlier_result_aside(make_cfg, tmp_path):
 def test_explicit_ckpt_path_resumes(make_cfg, tmp_path):
     train(make_cfg("dataset=photos", "trainer=debug", *QUIET))
     last = tmp_path / "checkpoints" / "last.ckpt"
-    resumed = train(make_cfg("dataset=photos", "trainer=debug", "trainer.max_epochs=2", f"ckpt_path={last}",
-                             f"output_dir={tmp_path / 'more'}", *QUIET))  # fmt: skip
+    resumed = train(
+        make_cfg(
+            "dataset=photos",
+            "trainer=debug",
+            "trainer.max_epochs=2",
+            f"ckpt_path={last}",
+            f"output_dir={tmp_path / 'more'}",
+            *QUIET,
+        )
+    )
     assert resumed["epochs"] == 2 and resumed["resumed_from"] == str(last)
 
 
@@ -213,8 +236,12 @@ def test_empty_folder_and_corrupt_image(tmp_path):
     r = cli("dataset=images", f"dataset.root={tmp_path / 'pictures'}", f"hydra.run.dir={tmp_path / 'run'}")
     assert r.returncode == 1 and "gave 0 tiles" in r.stderr and "Traceback" not in r.stderr
     (tmp_path / "pictures" / "bad.png").write_bytes(b"\x89PNG broken")
-    r = cli("dataset=images", f"dataset.root={tmp_path / 'pictures'}", "dataset.on_error=raise",
-            f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    r = cli(
+        "dataset=images",
+        f"dataset.root={tmp_path / 'pictures'}",
+        "dataset.on_error=raise",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert r.returncode == 1 and "cannot read picture" in r.stderr and "bad.png" in r.stderr
 
 
@@ -227,6 +254,11 @@ def test_unwritable_output_dir(make_cfg, tmp_path):
 
 
 def test_checkpoint_of_the_wrong_arch(y2uv_run, tmp_path):
-    r = cli(f"ckpt_path={y2uv_run}/checkpoints/best.ckpt", "arch=32-48-64_single", "task=y2uv", "dataset=photos",
-            f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    r = cli(
+        f"ckpt_path={y2uv_run}/checkpoints/best.ckpt",
+        "arch=32-48-64_single",
+        "task=y2uv",
+        "dataset=photos",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr and "does not fit" in r.stderr

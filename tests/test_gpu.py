@@ -23,8 +23,17 @@ BF16 = dict(rel=0.05)  # bf16 keeps 8 bits of mantissa: MSEs of CPU and GPU runs
 @pytest.fixture(scope="module")
 def gpu_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("gpu_run")
-    metrics = train(compose_config("config", out, "dataset=photos", "task=y2uv", "trainer.max_epochs=2",
-                                   "trainer.precision=bf16-mixed", *ON_GPU))  # fmt: skip
+    metrics = train(
+        compose_config(
+            "config",
+            out,
+            "dataset=photos",
+            "task=y2uv",
+            "trainer.max_epochs=2",
+            "trainer.precision=bf16-mixed",
+            *ON_GPU,
+        )
+    )
     return out, metrics
 
 
@@ -63,17 +72,36 @@ def test_a_gpu_checkpoint_runs_on_the_cpu_and_on_the_gpu_alike(gpu_run):
 
 
 def test_a_cpu_checkpoint_trains_on_in_the_gpu(y2uv_run, tmp_path):
-    resumed = train(compose_config("config", tmp_path, "dataset=photos", "task=y2uv", "trainer=debug",
-                                   "trainer.max_epochs=2", f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
-                                   *ON_GPU))  # fmt: skip
+    resumed = train(
+        compose_config(
+            "config",
+            tmp_path,
+            "dataset=photos",
+            "task=y2uv",
+            "trainer=debug",
+            "trainer.max_epochs=2",
+            f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
+            *ON_GPU,
+        )
+    )
     assert resumed["device"].startswith("cuda") and resumed["epochs"] == 2
 
 
 def test_eval_colorize_and_onnx_on_cuda(gpu_run, tmp_path):
     out, metrics = gpu_run
-    r = subprocess.run([sys.executable, str(ROOT / "eval.py"), f"ckpt_path={out}/checkpoints/best.ckpt",
-                        "accelerator=gpu", f"hydra.run.dir={tmp_path / 'eval'}"], capture_output=True, text=True,
-                       cwd=ROOT, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "eval.py"),
+            f"ckpt_path={out}/checkpoints/best.ckpt",
+            "accelerator=gpu",
+            f"hydra.run.dir={tmp_path / 'eval'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["test_mse"] == pytest.approx(
         metrics["test_mse"], **BF16
@@ -81,19 +109,43 @@ def test_eval_colorize_and_onnx_on_cuda(gpu_run, tmp_path):
     from PIL import Image
 
     Image.new("RGB", (70, 50), (120, 90, 60)).save(tmp_path / "in.png")
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={out}/checkpoints/best.ckpt",
-                        f"input={tmp_path / 'in.png'}", f"output={tmp_path / 'out.png'}", "device=cuda"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "colorize.py"),
+            f"ckpt={out}/checkpoints/best.ckpt",
+            f"input={tmp_path / 'in.png'}",
+            f"output={tmp_path / 'out.png'}",
+            "device=cuda",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0 and Image.open(tmp_path / "out.png").size == (70, 50), r.stderr[-2000:]
     export_onnx(out / "checkpoints" / "best.ckpt", tmp_path / "model.onnx")
     assert (tmp_path / "model.onnx").stat().st_size > 0
 
 
 def test_ddp_on_one_gpu_writes_one_result(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "train.py"), "dataset=photos", "trainer=ddp", "trainer.devices=1",
-                        "trainer.max_epochs=1", "trainer.limit_train_batches=10", *ON_GPU,
-                        f"hydra.run.dir={tmp_path}"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "dataset=photos",
+            "trainer=ddp",
+            "trainer.devices=1",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=10",
+            *ON_GPU,
+            f"hydra.run.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(list(tmp_path.rglob("metrics.json"))) == 1
 
@@ -102,26 +154,43 @@ def test_ddp_on_one_gpu_writes_one_result(tmp_path):
 def test_a_cuda_graph_step_trains_as_the_eager_step(tmp_path, precision):
     """speed.cuda_graph replays the captured step: the same number of updates, the same training
     (within the noise of cuDNN's atomics), one capture for the full batches, eager for the short last one."""
-    args = ("dataset=photos", "trainer.max_epochs=2", f"trainer.precision={precision}", "speed.steps_per_call=4",
-            *ON_GPU)  # fmt: skip
+    args = (
+        "dataset=photos",
+        "trainer.max_epochs=2",
+        f"trainer.precision={precision}",
+        "speed.steps_per_call=4",
+        *ON_GPU,
+    )
     eager = train(compose_config("config", tmp_path / "eager", *args))
     graph = train(compose_config("config", tmp_path / "graph", *args, "speed.cuda_graph=true"))
     assert graph["cuda_graph"] and not eager["cuda_graph"]
     tol = dict(rel=1e-2) if precision == "32-true" else dict(rel=0.05)  # cuDNN's atomics, over 196 steps
     assert graph["history"]["train_mse"] == pytest.approx(eager["history"]["train_mse"], **tol)
     assert graph["test_mse"] == pytest.approx(eager["test_mse"], **tol)
-    steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
-             for d in ("eager", "graph")]  # fmt: skip
+    steps = [
+        torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+        for d in ("eager", "graph")
+    ]
     assert steps[0] == steps[1] == 2 * 98  # 6,264 images / 64 = 97 full batches and a short one, per epoch
 
 
 def test_a_cpu_checkpoint_trains_on_with_a_cuda_graph(y2uv_run, tmp_path):
     """The optimizer state of a run without graphs (step counters on the CPU) is made capturable.
     Validated on the whole split, as y2uv_run's first epoch was: the val MSEs compare."""
-    resumed = train(compose_config("config", tmp_path, "dataset=photos", "task=y2uv", "trainer=debug",
-                                   "trainer.max_epochs=2", "trainer.limit_val_batches=1.0",
-                                   f"ckpt_path={y2uv_run}/checkpoints/last.ckpt", "speed.cuda_graph=true",
-                                   *ON_GPU))  # fmt: skip
+    resumed = train(
+        compose_config(
+            "config",
+            tmp_path,
+            "dataset=photos",
+            "task=y2uv",
+            "trainer=debug",
+            "trainer.max_epochs=2",
+            "trainer.limit_val_batches=1.0",
+            f"ckpt_path={y2uv_run}/checkpoints/last.ckpt",
+            "speed.cuda_graph=true",
+            *ON_GPU,
+        )
+    )
     assert resumed["cuda_graph"] and resumed["epochs"] == 2
     assert resumed["history"]["val_mse"][-1] < resumed["history"]["val_mse"][0]
 
@@ -136,8 +205,16 @@ def test_a_training_step_never_waits_for_the_host(tmp_path):
     data = ImageDataModule("photos")
     data.setup()
     model = AutoEncoder(task="y2uv")
-    trainer = L.Trainer(accelerator="gpu", devices=1, precision="bf16-mixed", max_steps=2, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0)  # fmt: skip
+    trainer = L.Trainer(
+        accelerator="gpu",
+        devices=1,
+        precision="bf16-mixed",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
     trainer.fit(model, datamodule=data)
     batch = data.train_set[:64].cuda()
     torch.cuda.synchronize()
@@ -166,8 +243,9 @@ def test_a_non_capturable_optimizer_brings_its_step_counters_back_to_the_cpu():
 
 
 def test_precision_and_layout_auto_on_this_gpu(tmp_path):
-    metrics = train(compose_config("config", tmp_path, "dataset=photos", "trainer=debug", "trainer.precision=auto",
-                                   *ON_GPU))  # fmt: skip
+    metrics = train(
+        compose_config("config", tmp_path, "dataset=photos", "trainer=debug", "trainer.precision=auto", *ON_GPU)
+    )
     major = torch.cuda.get_device_capability()[0]
     expected = "bf16-mixed" if major >= 8 else "16-mixed" if major >= 7 else "32-true"
     assert metrics["precision"] == expected and metrics["device"].startswith("cuda")

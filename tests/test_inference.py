@@ -39,9 +39,20 @@ def test_colorize_a_folder(model, y2uv_run, tmp_path):
     for name, (h, w) in sizes.items():
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(src / name)
     (src / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={y2uv_run}/checkpoints/best.ckpt",
-                        f"input={src}", f"output={dst}", "side_by_side=true", "batch_size=2"],
-                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "colorize.py"),
+            f"ckpt={y2uv_run}/checkpoints/best.ckpt",
+            f"input={src}",
+            f"output={dst}",
+            "side_by_side=true",
+            "batch_size=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "wrote 4 picture(s)" in r.stdout and "skipped 1" in r.stdout and "broken.jpg" in r.stderr
     for name, (h, w) in sizes.items():
@@ -80,8 +91,11 @@ def test_eval_scores_every_picture_of_a_numpy_file(y2uv_run, tmp_path):
     data.setup()
     np.savez(tmp_path / "test.npz", images=data.test_set.numpy(), labels=np.zeros(len(data.test_set), np.uint8))
     ckpt = f"ckpt_path={y2uv_run}/checkpoints/best.ckpt"
-    metrics = evaluate(compose_config("eval", tmp_path / "eval", ckpt, "dataset=array",
-                                      f"dataset.root={tmp_path / 'test.npz'}", "split=all"))  # fmt: skip
+    metrics = evaluate(
+        compose_config(
+            "eval", tmp_path / "eval", ckpt, "dataset=array", f"dataset.root={tmp_path / 'test.npz'}", "split=all"
+        )
+    )
     assert metrics["evaluated"]["images"] == len(data.test_set) and metrics["dataset"] == "array"
     assert metrics["test_mse"] == pytest.approx(trained["test_mse"], rel=1e-5)
     assert metrics["test_mse_rgb"] == pytest.approx(trained["test_mse_rgb"], rel=1e-5)
@@ -120,16 +134,22 @@ def test_a_checkpoint_cannot_make_autoenc_call_anything_but_an_optimizer(y2uv_ru
     trace = tmp_path / "precious.txt"
     trace.write_text("the user's work")
     emptied = {"_target_": "builtins.open", "_args_": [str(trace), "w"]}  # passes Hydra's own block-list
-    payloads = [emptied, {"_target_": "builtins.print", "_args_": ["CODE RAN FROM A CHECKPOINT"]},
-                {"_target_": "torch.optim.Adam", "lr": emptied}]  # fmt: skip
+    payloads = [
+        emptied,
+        {"_target_": "builtins.print", "_args_": ["CODE RAN FROM A CHECKPOINT"]},
+        {"_target_": "torch.optim.Adam", "lr": emptied},
+    ]
     best = y2uv_run / "checkpoints" / "best.ckpt"
     for i, payload in enumerate(payloads):
         ckpt = torch.load(best, weights_only=True)
         ckpt["hyper_parameters"]["optimizer"] = payload
         torch.save(ckpt, tmp_path / f"crafted{i}.ckpt")
         for load in (lambda p: AutoEncoder.load_from_checkpoint(p, weights_only=True), load_checkpoint):
-            with pytest.raises(UserError, match=r"optimizer.* (is not allowed; autoenc builds only these: .*"
-                                                r"torch\.optim\.Adam|is refused)"):  # fmt: skip
+            with pytest.raises(
+                UserError,
+                match=r"optimizer.* (is not allowed; autoenc builds only these: .*"
+                r"torch\.optim\.Adam|is refused)",
+            ):
                 load(tmp_path / f"crafted{i}.ckpt")
         # a model whose hyper-parameters are edited after loading: configuring its optimizer runs nothing either
         model = AutoEncoder.load_from_checkpoint(best, weights_only=True)
@@ -180,8 +200,17 @@ def test_eval_needs_a_checkpoint(tmp_path):
 
 
 def test_cli_errors_are_one_line(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={tmp_path}/none.ckpt",
-                        f"input={tmp_path}", f"output={tmp_path}/o"], capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "colorize.py"),
+            f"ckpt={tmp_path}/none.ckpt",
+            f"input={tmp_path}",
+            f"output={tmp_path}/o",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 1 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
 
 
@@ -191,8 +220,17 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
     model, ckpt = load_checkpoint(SHIPPED_COLORIZER)
     assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "images"  # CIFAR-10 content
     Image.fromarray(np.full((30, 50), 128, dtype=np.uint8)).save(tmp_path / "gray.png")
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"input={tmp_path / 'gray.png'}",
-                        f"output={tmp_path / 'out.png'}"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "colorize.py"),
+            f"input={tmp_path / 'gray.png'}",
+            f"output={tmp_path / 'out.png'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(tmp_path / "out.png")).shape == (30, 50, 3)
 
@@ -208,8 +246,12 @@ def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_
 
     ratios = {}
     for name, ckpt in (("default", SHIPPED_COLORIZER), ("vivid", VIVID_COLORIZER)):
-        assert judge_colorizer.main(["names=astronaut", f"ckpt={ckpt}", f"out={tmp_path}", f"tag=_{name}",
-                                     f"beside={SHIPPED_COLORIZER}"]) == 0  # fmt: skip
+        assert (
+            judge_colorizer.main(
+                ["names=astronaut", f"ckpt={ckpt}", f"out={tmp_path}", f"tag=_{name}", f"beside={SHIPPED_COLORIZER}"]
+            )
+            == 0
+        )
         row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| astronaut"))
         ratios[name] = float(row.split("|")[5])
     assert ratios["vivid"] > ratios["default"]  # colourfulness of the output / of the truth
@@ -220,5 +262,3 @@ def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_
     assert done.returncode == 0 and "y2uv: wrote 1 picture" in done.stdout, done.stderr
     done = subprocess.run([*script, "model=sepia", f"output={tmp_path / 's.png'}"], capture_output=True, text=True)
     assert done.returncode == 1 and "model=sepia: must be one of default, vivid" in done.stderr
-
-

@@ -31,8 +31,17 @@ def labelled_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("latents")
     write_two_classes(base / "pictures")
     run = base / "sweep" / "run"
-    train(compose_config("config", run, "dataset=images", f"dataset.root={base / 'pictures'}",
-                         "dataset.cache_dir=null", "trainer=debug", *QUIET))  # fmt: skip
+    train(
+        compose_config(
+            "config",
+            run,
+            "dataset=images",
+            f"dataset.root={base / 'pictures'}",
+            "dataset.cache_dir=null",
+            "trainer=debug",
+            *QUIET,
+        )
+    )
     return run, base / "pictures"
 
 
@@ -44,8 +53,13 @@ def latents_cli(*args) -> subprocess.CompletedProcess:
 def test_latents_writes_codes_map_neighbours_interpolation_and_probe(labelled_run, tmp_path):
     run, _ = labelled_run
     out = tmp_path / "latents"
-    r = latents_cli(f"ckpt={run / 'checkpoints' / 'best.ckpt'}", f"output_dir={out}", "queries=[0,1]", "neighbours=3",
-                    "probe_pixels=true")  # fmt: skip
+    r = latents_cli(
+        f"ckpt={run / 'checkpoints' / 'best.ckpt'}",
+        f"output_dir={out}",
+        "queries=[0,1]",
+        "neighbours=3",
+        "probe_pixels=true",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     with np.load(out / "codes.npz") as saved:
         codes, labels, classes = saved["codes"], saved["labels"], saved["classes"].tolist()
@@ -74,8 +88,16 @@ def latents_in_process(out, *overrides: str) -> dict:
 
 def test_pca_map_other_split_and_no_probe(labelled_run, tmp_path):
     run, _ = labelled_run
-    result = latents_in_process(tmp_path, f"ckpt={run / 'checkpoints' / 'best.ckpt'}", "map=pca", "split=val",
-                                "probe=false", "interpolate=[2,5]", "steps=4", "queries=[3]")  # fmt: skip
+    result = latents_in_process(
+        tmp_path,
+        f"ckpt={run / 'checkpoints' / 'best.ckpt'}",
+        "map=pca",
+        "split=val",
+        "probe=false",
+        "interpolate=[2,5]",
+        "steps=4",
+        "queries=[3]",
+    )
     assert result["split"] == "val" and "probe_accuracy" not in result and (tmp_path / "map.png").is_file()
     result = latents_in_process(tmp_path, f"ckpt={run / 'checkpoints' / 'best.ckpt'}", "probe_pictures=50")
     assert result["probe_train_pictures"] == 50 and result["probe_test_pictures"] == 12
@@ -83,10 +105,12 @@ def test_pca_map_other_split_and_no_probe(labelled_run, tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["queries=[0,500]"], r"queries=\[0, 500\], interpolate=\[0, 1\]: indices of the test split \(0 to 11\)"),
-     (["map=umap"], "map is tsne or pca"),
-     (["dataset=photos"], "the linear probe needs pictures of at least two classes")],
-)  # fmt: skip
+    [
+        (["queries=[0,500]"], r"queries=\[0, 500\], interpolate=\[0, 1\]: indices of the test split \(0 to 11\)"),
+        (["map=umap"], "map is tsne or pca"),
+        (["dataset=photos"], "the linear probe needs pictures of at least two classes"),
+    ],
+)
 def test_bad_latents_settings_say_what_is_valid(labelled_run, tmp_path, args, message):
     run, _ = labelled_run
     with pytest.raises(UserError, match=message):

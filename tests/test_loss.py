@@ -21,13 +21,19 @@ from autoenc.training.fit import train
 
 @pytest.mark.parametrize(
     ("spec", "task", "message"),
-    [({"name": "huber"}, "y2uv", "loss='huber' is unknown; valid losses: mse, classify"),
-     ({"name": "classify"}, "reconstruct", "loss=classify with task=reconstruct: .* use task=y2uv or task=l2ab"),
-     ({"name": "classify", "gamma": 1}, "y2uv", "loss.gamma is not a setting of loss=classify; its settings: loss.b"),
-     ({"name": "classify", "bins": 1}, "l2ab", "loss.bins=1: must be an integer from 2 to 64"),
-     ({"name": "classify", "temperature": 0}, "y2uv", "loss.temperature=0: must be a number from 0.01 to 10"),
-     ({"name": "mse", "bins": 4}, "y2uv", "loss.bins is not a setting of loss=mse; its settings: none")],
-)  # fmt: skip
+    [
+        ({"name": "huber"}, "y2uv", "loss='huber' is unknown; valid losses: mse, classify"),
+        ({"name": "classify"}, "reconstruct", "loss=classify with task=reconstruct: .* use task=y2uv or task=l2ab"),
+        (
+            {"name": "classify", "gamma": 1},
+            "y2uv",
+            "loss.gamma is not a setting of loss=classify; its settings: loss.b",
+        ),
+        ({"name": "classify", "bins": 1}, "l2ab", "loss.bins=1: must be an integer from 2 to 64"),
+        ({"name": "classify", "temperature": 0}, "y2uv", "loss.temperature=0: must be a number from 0.01 to 10"),
+        ({"name": "mse", "bins": 4}, "y2uv", "loss.bins is not a setting of loss=mse; its settings: none"),
+    ],
+)
 def test_a_bad_loss_is_one_line_that_says_what_is_valid(spec, task, message):
     with pytest.raises(UserError, match=message) as refused:
         check_loss(spec, task)
@@ -100,8 +106,18 @@ def test_a_classify_colorizer_trains_evaluates_colours_at_any_temperature_and_ex
 
 def test_temperature_is_refused_for_a_model_without_classes(y2uv_run, tmp_path):
     ckpt, picture = y2uv_run / "checkpoints" / "best.ckpt", ROOT / "docs" / "colorize_rocket.png"
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={ckpt}", f"input={picture}",
-                           f"output={tmp_path / 'o.png'}", "temperature=0.2"],
-                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "colorize.py"),
+            f"ckpt={ckpt}",
+            f"input={picture}",
+            f"output={tmp_path / 'o.png'}",
+            "temperature=0.2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 1 and "only a model trained with loss=classify has one" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

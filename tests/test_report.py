@@ -85,9 +85,19 @@ def tiny_sweep(tmp_path_factory) -> tuple[list, float]:
     """8 one-epoch runs (2 archs x 2 tasks x seeds 0, 1) of experiment=table: (their job folders,
     the sweep's wall time). Tests copy them: the folder is shared."""
     sweep = tmp_path_factory.mktemp("tiny") / "sweep"
-    cmd = [sys.executable, str(ROOT / "train.py"), "-m", "experiment=table", "dataset=photos", "trainer=debug",
-           "arch=classic,4-6-8", "task=reconstruct,y2uv", "seed=0,1", "trainer.enable_progress_bar=false",
-           f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        "experiment=table",
+        "dataset=photos",
+        "trainer=debug",
+        "arch=classic,4-6-8",
+        "task=reconstruct,y2uv",
+        "seed=0,1",
+        "trainer.enable_progress_bar=false",
+        f"hydra.sweep.dir={sweep}",
+    ]
     launched = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -121,8 +131,14 @@ def test_make_table_on_a_tiny_sweep(tmp_path, tiny_sweep):
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(jobs) == 8 and all((j / "metrics.json").is_file() for j in jobs)
     # a job that failed (the real failure path, into the sweep), and one that was killed
-    bad = [sys.executable, str(ROOT / "train.py"), "dataset=photos", "arch.kernel_size=4", "task=l2ab",
-           f"hydra.run.dir={sweep / '8_classic_l2ab_s0'}"]  # fmt: skip
+    bad = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "dataset=photos",
+        "arch.kernel_size=4",
+        "task=l2ab",
+        f"hydra.run.dir={sweep / '8_classic_l2ab_s0'}",
+    ]
     assert subprocess.run(bad, capture_output=True, cwd=ROOT, timeout=300).returncode == 1
     shutil.copytree(jobs[0] / ".hydra", sweep / "9_killed" / ".hydra")
 

@@ -73,12 +73,14 @@ def test_superres_sees_block_means_at_full_size_and_enlarges_a_users_picture():
 
 @pytest.mark.parametrize(
     ("name", "options", "message"),
-    [("denoise", {"sigma": 0}, r"task.sigma=0: must be a noise level in \(0, 1\]"),
-     ("inpaint", {"holes": -1}, "task.holes=-1: must be a positive integer"),
-     ("superres", {"factor": 1}, "task.factor=1: must be an integer of at least 2"),
-     ("inpaint", {"sigma": 0.1}, "task.sigma is not a setting of task=inpaint; its settings: task.holes, task.size"),
-     ("y2uv", {"sigma": 0.1}, "task.sigma is not a setting of task=y2uv; its settings: task.saturation")],
-)  # fmt: skip
+    [
+        ("denoise", {"sigma": 0}, r"task.sigma=0: must be a noise level in \(0, 1\]"),
+        ("inpaint", {"holes": -1}, "task.holes=-1: must be a positive integer"),
+        ("superres", {"factor": 1}, "task.factor=1: must be an integer of at least 2"),
+        ("inpaint", {"sigma": 0.1}, "task.sigma is not a setting of task=inpaint; its settings: task.holes, task.size"),
+        ("y2uv", {"sigma": 0.1}, "task.sigma is not a setting of task=y2uv; its settings: task.saturation"),
+    ],
+)
 def test_a_bad_setting_is_one_line_that_says_what_is_valid(name, options, message):
     with pytest.raises(UserError, match=message) as refused:
         get_task(name, **options)
@@ -110,7 +112,10 @@ def test_each_restoration_task_trains_and_reports_its_baseline(tmp_path, name):
 
 @pytest.mark.slow
 def test_a_denoiser_beats_doing_nothing(tmp_path):
-    metrics = train(compose_config("config", tmp_path, "dataset=photos", "task=denoise", "task.sigma=0.2",
-                                   "trainer.max_epochs=3", *QUIET))  # fmt: skip
+    metrics = train(
+        compose_config(
+            "config", tmp_path, "dataset=photos", "task=denoise", "task.sigma=0.2", "trainer.max_epochs=3", *QUIET
+        )
+    )
     assert metrics["test_mse_rgb"] < 0.7 * metrics["test_input_mse_rgb"]
     assert metrics["test_psnr"] > metrics["test_input_psnr"] + 1

@@ -37,12 +37,14 @@ def test_saturation_scales_the_chroma_and_keeps_the_luma():
 
 @pytest.mark.parametrize(
     ("task", "value", "message"),
-    [("y2uv", 5, "task.saturation=5: must be a number from 0 .gray. to 4"),
-     ("l2ab", -1, "task.saturation=-1: must be"),
-     ("gray2rgb", True, "task.saturation=True: must be"),
-     ("reconstruct", 2, "task.saturation is not a setting of task=reconstruct; its settings: none"),
-     ("denoise", 2, "task.saturation is not a setting of task=denoise; its settings: task.sigma")],
-)  # fmt: skip
+    [
+        ("y2uv", 5, "task.saturation=5: must be a number from 0 .gray. to 4"),
+        ("l2ab", -1, "task.saturation=-1: must be"),
+        ("gray2rgb", True, "task.saturation=True: must be"),
+        ("reconstruct", 2, "task.saturation is not a setting of task=reconstruct; its settings: none"),
+        ("denoise", 2, "task.saturation is not a setting of task=denoise; its settings: task.sigma"),
+    ],
+)
 def test_an_impossible_saturation_is_one_line(task, value, message):
     with pytest.raises(UserError, match=message):
         get_task(task, saturation=value)

@@ -13,19 +13,29 @@ QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=fals
 
 
 def cli(*args: str, script: str = "train.py") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
 
 
 def test_ddp_on_two_cpu_processes_gathers_metrics(tmp_path):
-    r = cli("dataset=photos", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=1",
-            "trainer.limit_train_batches=6", *QUIET, f"hydra.run.dir={tmp_path / 'ddp'}")  # fmt: skip
+    r = cli(
+        "dataset=photos",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=6",
+        *QUIET,
+        f"hydra.run.dir={tmp_path / 'ddp'}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert ddp["sizes"]["test"] == 783 and ddp["epochs"] == 1
     # the same checkpoint tested in one process gives the same test MSE: every test image counted once
-    single = cli(f"ckpt_path={tmp_path / 'ddp' / ddp['best_checkpoint']}", f"hydra.run.dir={tmp_path / 'eval'}",
-                 script="eval.py")  # fmt: skip
+    single = cli(
+        f"ckpt_path={tmp_path / 'ddp' / ddp['best_checkpoint']}", f"hydra.run.dir={tmp_path / 'eval'}", script="eval.py"
+    )
     assert single.returncode == 0, single.stderr[-3000:]
     one = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert one["test_mse"] == pytest.approx(ddp["test_mse"], rel=1e-5)
@@ -33,24 +43,47 @@ def test_ddp_on_two_cpu_processes_gathers_metrics(tmp_path):
 
 
 def test_joblib_runs_two_jobs_in_parallel(tmp_path):
-    r = cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "dataset=photos", "trainer=debug",
-            "task=reconstruct,y2uv", *QUIET, f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    r = cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "dataset=photos",
+        "trainer=debug",
+        "task=reconstruct,y2uv",
+        *QUIET,
+        f"hydra.sweep.dir={tmp_path}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     done = sorted(p.parent.name for p in tmp_path.glob("*/metrics.json"))
     assert [name.rsplit("_", 1)[0] for name in done] == ["classic_reconstruct_s0", "classic_y2uv_s0"]
 
 
 def test_submitit_local_multirun(tmp_path):
-    r = cli("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10", "dataset=photos",
-            "trainer=debug", "seed=0,1", *QUIET, f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    r = cli(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=10",
+        "dataset=photos",
+        "trainer=debug",
+        "seed=0,1",
+        *QUIET,
+        f"hydra.sweep.dir={tmp_path}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(list(tmp_path.glob("*/metrics.json"))) == 2
     assert (tmp_path / ".submitit").is_dir()
 
 
 def test_optuna_two_trials_minimise_val_mse(tmp_path):
-    r = cli("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "dataset=photos", "trainer=debug", *QUIET,
-            f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    r = cli(
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "dataset=photos",
+        "trainer=debug",
+        *QUIET,
+        f"hydra.sweep.dir={tmp_path}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
     runs = [json.loads(p.read_text()) for p in tmp_path.glob("*/metrics.json")]
@@ -62,9 +95,19 @@ def test_optuna_two_trials_minimise_val_mse(tmp_path):
 def test_ddp_in_a_sweep_starts_each_runs_processes_for_that_run_only(tmp_path):
     """Lightning starts a run's second process by running the command again: under -m that
     process must train its run, not start the sweep over."""
-    r = cli("-m", "dataset=photos", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
-            "trainer.max_epochs=1", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2", "seed=0,1", *QUIET,
-            f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    r = cli(
+        "-m",
+        "dataset=photos",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=4",
+        "trainer.limit_val_batches=2",
+        "seed=0,1",
+        *QUIET,
+        f"hydra.sweep.dir={tmp_path}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     log = r.stdout + r.stderr
     assert log.count("Launching 2 jobs") == 1 and log.count("Initializing distributed: GLOBAL_RANK: 1") == 2

@@ -23,8 +23,10 @@ def final_lr(run) -> float:
 def torch_lr_after(name: str, steps: int, length: int) -> float:
     """torch's own learning rate after `steps` steps of a schedule `length` long (conf/scheduler's settings)."""
     optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
-    schedulers = {"cosine": lambda: CosineAnnealingLR(optimizer, T_max=length),
-                  "onecycle": lambda: OneCycleLR(optimizer, 1e-3, total_steps=length, pct_start=0.3)}  # fmt: skip
+    schedulers = {
+        "cosine": lambda: CosineAnnealingLR(optimizer, T_max=length),
+        "onecycle": lambda: OneCycleLR(optimizer, 1e-3, total_steps=length, pct_start=0.3),
+    }
     scheduler = schedulers[name]()
     for _ in range(steps):
         optimizer.step()
@@ -38,8 +40,11 @@ def test_cosine_and_onecycle_follow_torch_over_exactly_the_runs_steps(tmp_path, 
     of the same length (one step too many would raise in OneCycleLR; a wrong length ends elsewhere)."""
     for name in ("cosine", "onecycle"):
         run = tmp_path / f"{name}{blocks}"
-        metrics = train(compose_config("config", run, *SHORT, "trainer.max_epochs=3", f"scheduler={name}",
-                                       f"speed.steps_per_call={blocks}"))  # fmt: skip
+        metrics = train(
+            compose_config(
+                "config", run, *SHORT, "trainer.max_epochs=3", f"scheduler={name}", f"speed.steps_per_call={blocks}"
+            )
+        )
         assert metrics["scheduler"] == name and metrics["epochs"] == 3
         steps = 15
         assert final_lr(run) == pytest.approx(torch_lr_after(name, steps, length=steps), rel=1e-9)
@@ -49,8 +54,17 @@ def test_cosine_and_onecycle_follow_torch_over_exactly_the_runs_steps(tmp_path, 
 def test_plateau_lowers_the_rate_when_val_mse_stops_improving(tmp_path):
     """threshold=10 (relative): no epoch counts as an improvement, so with patience 0 every epoch halves it."""
     run = tmp_path / "plateau"
-    train(compose_config("config", run, *SHORT, "trainer.max_epochs=3", "scheduler=plateau",
-                         "scheduler.patience=0", "+scheduler.threshold=10"))  # fmt: skip
+    train(
+        compose_config(
+            "config",
+            run,
+            *SHORT,
+            "trainer.max_epochs=3",
+            "scheduler=plateau",
+            "scheduler.patience=0",
+            "+scheduler.threshold=10",
+        )
+    )
     assert final_lr(run) == pytest.approx(1e-3 * 0.5**3)
     state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["lr_schedulers"][0]["num_bad_epochs"] == 0 and state["lr_schedulers"][0]["factor"] == 0.5
@@ -63,20 +77,30 @@ def test_the_default_keeps_the_studys_constant_rate(tmp_path):
 
 def test_early_stopping_ends_the_run_when_val_mse_stops_improving(tmp_path):
     """min_delta=1: no epoch improves on the first by that much, so patience 1 stops after epoch 2 of 6."""
-    metrics = train(compose_config("config", tmp_path, *SHORT, "trainer.max_epochs=6", "early_stopping.patience=1",
-                                   "early_stopping.min_delta=1.0"))  # fmt: skip
+    metrics = train(
+        compose_config(
+            "config",
+            tmp_path,
+            *SHORT,
+            "trainer.max_epochs=6",
+            "early_stopping.patience=1",
+            "early_stopping.min_delta=1.0",
+        )
+    )
     assert metrics["epochs"] == 2 and metrics["max_epochs"] == 6 and len(metrics["history"]["val_mse"]) == 2
 
 
 @pytest.mark.parametrize(
     "overrides, message",
-    [(["scheduler=cosine", "scheduler.interval=hour"], "scheduler.interval='hour': must be step or epoch"),
-     (["scheduler=cosine", "scheduler.frequency=0"], "scheduler.frequency=0: must be a positive integer"),
-     (["scheduler=plateau", "scheduler.monitor=test/mse"], "scheduler.monitor='test/mse': must be one of val/mse"),
-     (["scheduler=cosine", "+scheduler.T_maxx=3"], "scheduler=cosine: .*T_maxx"),
-     (["scheduler=plateau", "scheduler.factor=2.0"], "scheduler=plateau: Factor should be < 1.0"),
-     (["early_stopping.patience=0"], "early_stopping.patience=0: must be a positive integer, or null")],
-)  # fmt: skip
+    [
+        (["scheduler=cosine", "scheduler.interval=hour"], "scheduler.interval='hour': must be step or epoch"),
+        (["scheduler=cosine", "scheduler.frequency=0"], "scheduler.frequency=0: must be a positive integer"),
+        (["scheduler=plateau", "scheduler.monitor=test/mse"], "scheduler.monitor='test/mse': must be one of val/mse"),
+        (["scheduler=cosine", "+scheduler.T_maxx=3"], "scheduler=cosine: .*T_maxx"),
+        (["scheduler=plateau", "scheduler.factor=2.0"], "scheduler=plateau: Factor should be < 1.0"),
+        (["early_stopping.patience=0"], "early_stopping.patience=0: must be a positive integer, or null"),
+    ],
+)
 def test_a_bad_schedule_setting_is_one_line_before_anything_is_built(make_cfg, overrides, message):
     with pytest.raises(UserError, match=message):
         check_config(make_cfg(*overrides))
@@ -85,13 +109,24 @@ def test_a_bad_schedule_setting_is_one_line_before_anything_is_built(make_cfg, o
 def test_a_schedule_and_a_cuda_graph_are_refused_together(make_cfg, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.raises(UserError, match="a captured step keeps the learning rate"):
-        check_config(make_cfg("trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true",
-                              "scheduler=onecycle"))  # fmt: skip
+        check_config(
+            make_cfg(
+                "trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true", "scheduler=onecycle"
+            )
+        )
 
 
 def test_make_table_keeps_schedules_apart():
-    run = {"arch": "classic", "task": "y2uv", "dataset": "photos", "epochs": 15, "lr": 1e-3, "latent_size": 1024,
-           "params": 1, "test_mse": 0.01}  # fmt: skip
+    run = {
+        "arch": "classic",
+        "task": "y2uv",
+        "dataset": "photos",
+        "epochs": 15,
+        "lr": 1e-3,
+        "latent_size": 1024,
+        "params": 1,
+        "test_mse": 0.01,
+    }
     rows = aggregate(
         [{**run, "seed": 0}, {**run, "seed": 1}, {**run, "seed": 0, "scheduler": "cosine", "test_mse": 0.02}]
     )

@@ -27,24 +27,53 @@ QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=fals
 
 
 def sweep(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm",
-                           f"hydra.launcher.partition={PARTITION}", "dataset=photos", *QUIET, *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "-m",
+            "hydra/launcher=slurm",
+            f"hydra.launcher.partition={PARTITION}",
+            "dataset=photos",
+            *QUIET,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def test_a_sweep_runs_as_slurm_jobs_and_makes_its_table(tmp_path):
-    r = sweep("experiment=table", "arch=classic,4-6-8", "task=reconstruct,y2uv", "seed=0", "trainer.max_epochs=2",
-              "trainer.limit_train_batches=20", f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+    r = sweep(
+        "experiment=table",
+        "arch=classic,4-6-8",
+        "task=reconstruct,y2uv",
+        "seed=0",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=20",
+        f"hydra.sweep.dir={tmp_path}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "sacct" not in r.stderr  # no accounting on this cluster: followed with squeue, no warnings
     runs = sorted(p.parent for p in tmp_path.glob("*/metrics.json"))
-    assert [p.name.rsplit("_", 1)[0] for p in runs] == ["4-6-8_reconstruct_s0", "4-6-8_y2uv_s0",
-                                                        "classic_reconstruct_s0", "classic_y2uv_s0"]  # fmt: skip
+    assert [p.name.rsplit("_", 1)[0] for p in runs] == [
+        "4-6-8_reconstruct_s0",
+        "4-6-8_y2uv_s0",
+        "classic_reconstruct_s0",
+        "classic_y2uv_s0",
+    ]
     for run in runs:
         logs = sorted(run.glob("slurm-*.out"))  # the job's log, from its run folder
         assert len(logs) == 1 and "autoenc: test mse" in logs[0].read_text()
-    table = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_table.py"), str(tmp_path)],
-                           capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    table = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_table.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert table.returncode == 0, table.stderr[-2000:]
     assert "| classic | y2uv |" in table.stdout and (tmp_path / "table.md").is_file()
 
@@ -66,14 +95,31 @@ def test_a_failing_job_is_reported_and_an_impossible_one_refused_at_once(tmp_pat
 
 def test_a_requeued_job_resumes_to_the_same_result(tmp_path):
     args = ["trainer.max_epochs=3", "trainer.limit_train_batches=40"]
-    lone = subprocess.run([sys.executable, str(ROOT / "train.py"), "dataset=photos", *QUIET, *args,
-                           f"hydra.run.dir={tmp_path / 'lone'}"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)  # fmt: skip
+    lone = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "dataset=photos", *QUIET, *args, f"hydra.run.dir={tmp_path / 'lone'}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert lone.returncode == 0, lone.stderr[-2000:]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm",
-                             f"hydra.launcher.partition={PARTITION}", "dataset=photos", *QUIET, *args,
-                             f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "-m",
+            "hydra/launcher=slurm",
+            f"hydra.launcher.partition={PARTITION}",
+            "dataset=photos",
+            *QUIET,
+            *args,
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 300
     while (
         not (lasts := list(tmp_path.glob("sweep/classic_reconstruct_s0_*/checkpoints/last.ckpt")))
@@ -122,14 +168,32 @@ def test_a_job_at_its_time_limit_is_signalled_requeued_and_resumes_to_the_same_r
     (one thread each, so both sum in the same order). The run takes about 60 s uninterrupted, so
     the signal always comes, and its first checkpoint comes about 10 s in, before the signal."""
     args = ["trainer.max_epochs=60", "trainer.limit_train_batches=40", "speed.threads=1"]  # about 60 s
-    lone = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "dataset=photos", *QUIET, *args,
-                             f"hydra.run.dir={tmp_path / 'lone'}"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    job = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm",
-                            f"hydra.launcher.partition={PARTITION}", "hydra.launcher.timeout_min=1",
-                            "hydra.launcher.signal_delay_s=15", "dataset=photos", *QUIET, *args,
-                            f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)  # fmt: skip
+    lone = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "dataset=photos", *QUIET, *args, f"hydra.run.dir={tmp_path / 'lone'}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    job = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "-m",
+            "hydra/launcher=slurm",
+            f"hydra.launcher.partition={PARTITION}",
+            "hydra.launcher.timeout_min=1",
+            "hydra.launcher.signal_delay_s=15",
+            "dataset=photos",
+            *QUIET,
+            *args,
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 600
     while job.poll() is None and time.time() < deadline:
         release_held_jobs()

@@ -45,25 +45,34 @@ def test_blocks_of_batches_are_the_same_batches_in_the_same_order():
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
 def test_several_steps_per_call_give_the_same_training(make_cfg, tmp_path, precision):
     """speed.steps_per_call changes how often Lightning is called, not the updates: same history."""
-    args = ("dataset=photos", "trainer=debug", "trainer.limit_train_batches=1.0",
-            f"trainer.precision={precision}", *QUIET)  # fmt: skip
+    args = (
+        "dataset=photos",
+        "trainer=debug",
+        "trainer.limit_train_batches=1.0",
+        f"trainer.precision={precision}",
+        *QUIET,
+    )
     one = train(make_cfg(*args, "speed.steps_per_call=1", f"output_dir={tmp_path / 'one'}"))
     block = train(make_cfg(*args, "speed.steps_per_call=16", f"output_dir={tmp_path / 'block'}"))
     assert block["history"]["train_mse"] == pytest.approx(one["history"]["train_mse"], rel=1e-5)
     assert block["history"]["val_mse"] == pytest.approx(one["history"]["val_mse"], rel=1e-5)
     assert block["test_mse"] == pytest.approx(one["test_mse"], rel=1e-5)
-    steps = [torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
-             for d in ("one", "block")]  # fmt: skip
+    steps = [
+        torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+        for d in ("one", "block")
+    ]
     assert steps[0] == steps[1] == 98  # optimizer steps: 6,264 images / 64
 
 
 @pytest.mark.parametrize(
     ("vendor", "flags", "pays"),
-    [("GenuineIntel", "avx2 avx512f avx512_bf16 amx_bf16 amx_tile", True),  # Sapphire Rapids
-     ("GenuineIntel", "avx2 avx512f avx512_bf16", False),  # AVX-512-BF16 without AMX: measured slower
-     ("AuthenticAMD", "avx2 avx512f avx512_bf16", True),  # Zen 4: measured 1.3-1.7x
-     ("AuthenticAMD", "avx2 fma", False)],  # Zen 2/3: no bf16 instructions
-)  # fmt: skip
+    [
+        ("GenuineIntel", "avx2 avx512f avx512_bf16 amx_bf16 amx_tile", True),  # Sapphire Rapids
+        ("GenuineIntel", "avx2 avx512f avx512_bf16", False),  # AVX-512-BF16 without AMX: measured slower
+        ("AuthenticAMD", "avx2 avx512f avx512_bf16", True),  # Zen 4: measured 1.3-1.7x
+        ("AuthenticAMD", "avx2 fma", False),
+    ],  # Zen 2/3: no bf16 instructions
+)
 def test_bf16_is_chosen_where_it_was_measured_faster(vendor, flags, pays):
     cpuinfo = f"processor\t: 0\nvendor_id\t: {vendor}\nmodel name\t: some CPU\nflags\t\t: fpu sse {flags}\n"
     assert bf16_pays(cpuinfo) is pays
@@ -80,8 +89,9 @@ def test_precision_auto_follows_the_hardware(monkeypatch):
 def test_bf16_and_channels_last_train_as_well_as_fp32(make_cfg, tmp_path):
     """Tolerance: test MSE within 10% of the fp32 NCHW run's after 2 epochs (same seed, same batches)."""
     args = ("dataset=photos", "trainer.max_epochs=2", *QUIET)
-    fp32 = train(make_cfg(*args, "trainer.precision=32-true", "speed.channels_last=false",
-                          f"output_dir={tmp_path / 'fp32'}"))  # fmt: skip
+    fp32 = train(
+        make_cfg(*args, "trainer.precision=32-true", "speed.channels_last=false", f"output_dir={tmp_path / 'fp32'}")
+    )
     fast = train(make_cfg(*args, "trainer.precision=bf16-mixed", f"output_dir={tmp_path / 'fast'}"))
     assert fast["precision"] == "bf16-mixed" and fp32["precision"] == "32-true"
     assert fast["test_mse"] == pytest.approx(fp32["test_mse"], rel=0.10)
@@ -102,8 +112,11 @@ def test_bench_counts_the_training_flops_of_each_conv():
     for arch in ("classic", "32-48-64_double"):
         model, flops = CAE(*bench.ARCHS[arch], 3, 3), []
         for conv in (m for m in model.modules() if isinstance(m, torch.nn.Conv2d)):
-            conv.register_forward_hook(lambda c, _, out, flops=flops: flops.append(
-                2 * c.in_channels * c.out_channels * c.kernel_size[0] ** 2 * out.shape[2] * out.shape[3]))  # fmt: skip
+            conv.register_forward_hook(
+                lambda c, _, out, flops=flops: flops.append(
+                    2 * c.in_channels * c.out_channels * c.kernel_size[0] ** 2 * out.shape[2] * out.shape[3]
+                )
+            )
         model(torch.zeros(1, 3, 32, 32))
         assert bench.train_flops_per_image(arch) == 3 * sum(flops) - flops[0]
 
@@ -124,9 +137,17 @@ def test_a_checkpoint_of_a_graphed_run_trains_on_without_graphs(y2uv_run, make_c
     for group in ckpt["optimizer_states"][0]["param_groups"]:
         group["capturable"] = True  # as speed.cuda_graph leaves it
     torch.save(ckpt, tmp_path / "graphed.ckpt")
-    resumed = train(make_cfg("dataset=photos", "task=y2uv", "trainer=debug", "trainer.max_epochs=2",
-                             f"ckpt_path={tmp_path / 'graphed.ckpt'}", f"output_dir={tmp_path / 'run'}",
-                             *QUIET))  # fmt: skip
+    resumed = train(
+        make_cfg(
+            "dataset=photos",
+            "task=y2uv",
+            "trainer=debug",
+            "trainer.max_epochs=2",
+            f"ckpt_path={tmp_path / 'graphed.ckpt'}",
+            f"output_dir={tmp_path / 'run'}",
+            *QUIET,
+        )
+    )
     assert resumed["epochs"] == 2 and not resumed["cuda_graph"]
     assert resumed["history"]["train_mse"][-1] < resumed["history"]["train_mse"][0]
 
@@ -153,8 +174,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 def test_freed_step_memory_is_reused_without_new_pages():
     """speed.malloc_keep_mb: a step's freed activations come back from malloc's heap, not as
     fresh pages from the kernel (a page fault per 4 KB)."""
-    faults = {mode: int(subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True,
-                                       check=True, cwd=ROOT).stdout) for mode in ("keep", "default")}  # fmt: skip
+    faults = {
+        mode: int(
+            subprocess.run(
+                [sys.executable, "-c", FAULTS, mode], capture_output=True, text=True, check=True, cwd=ROOT
+            ).stdout
+        )
+        for mode in ("keep", "default")
+    }
     assert faults["default"] >= 20 * 4000 and faults["keep"] < 1000
 
 

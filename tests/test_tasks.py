@@ -46,10 +46,14 @@ def test_colour_maths_are_kornias():
     """kornia is the reference; autoenc's copy only makes its constants once (autoenc/model/colour.py)."""
     maths, rgb01 = ColourMaths(), (RGB + 1) / 2
     lab = rgb_to_lab(rgb01)
-    pairs = [(maths.gray(RGB), rgb_to_grayscale(RGB)), (maths.rgb_to_yuv(RGB), rgb_to_yuv(RGB)),
-             (maths.yuv_to_rgb(RGB), yuv_to_rgb(RGB)), (maths.rgb_to_lab(rgb01), lab),
-             (maths.lab_to_rgb(lab), lab_to_rgb(lab, clip=True)),
-             (maths.lab_to_rgb(lab * 1.5), lab_to_rgb(lab * 1.5, clip=True))]  # fmt: skip
+    pairs = [
+        (maths.gray(RGB), rgb_to_grayscale(RGB)),
+        (maths.rgb_to_yuv(RGB), rgb_to_yuv(RGB)),
+        (maths.yuv_to_rgb(RGB), yuv_to_rgb(RGB)),
+        (maths.rgb_to_lab(rgb01), lab),
+        (maths.lab_to_rgb(lab), lab_to_rgb(lab, clip=True)),
+        (maths.lab_to_rgb(lab * 1.5), lab_to_rgb(lab * 1.5, clip=True)),
+    ]
     for ours, kornias in pairs:
         assert ours.shape == kornias.shape and ours.dtype == torch.float32
         scale = kornias.abs().max().item()  # L and a, b reach 100: relative to the range

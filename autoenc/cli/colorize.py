@@ -31,9 +31,17 @@ from autoenc.inference.predict import (
 )
 
 MODELS = {"default": SHIPPED_COLORIZER, "vivid": VIVID_COLORIZER}  # model=...: the shipped colorizers
-DEFAULTS = {"ckpt": None, "model": "default",
-            "input": None, "output": None, "side_by_side": False, "device": "auto", "batch_size": 16,
-            "temperature": None, "saturation": None}  # fmt: skip
+DEFAULTS = {
+    "ckpt": None,
+    "model": "default",
+    "input": None,
+    "output": None,
+    "side_by_side": False,
+    "device": "auto",
+    "batch_size": 16,
+    "temperature": None,
+    "saturation": None,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -41,8 +49,10 @@ def main(argv: list[str]) -> int:
         args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
         unknown = set(args) - set(DEFAULTS)
         if unknown or args.input is None or args.output is None:
-            raise UserError(f"usage: colorize.py input=PATH output=PATH [{', '.join(k for k in DEFAULTS)}=...]"
-                            + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else ""))  # fmt: skip
+            raise UserError(
+                f"usage: colorize.py input=PATH output=PATH [{', '.join(k for k in DEFAULTS)}=...]"
+                + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else "")
+            )
         if args.batch_size < 1:
             raise UserError(f"batch_size={args.batch_size}: must be a positive integer")
         import torch

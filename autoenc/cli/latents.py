@@ -38,8 +38,11 @@ def latents(cfg: DictConfig) -> dict:
     if cfg.split not in ("train", "val", "test", "all") or cfg.map not in ("tsne", "pca"):
         raise UserError(f"split={cfg.split}, map={cfg.map}: split is train, val, test or all; map is tsne or pca")
     model, ckpt = load_checkpoint(cfg.ckpt)
-    dataset = OmegaConf.to_container(cfg.dataset, resolve=True) if cfg.get("dataset") else ckpt.get(
-        "datamodule_hyper_parameters")  # fmt: skip
+    dataset = (
+        OmegaConf.to_container(cfg.dataset, resolve=True)
+        if cfg.get("dataset")
+        else ckpt.get("datamodule_hyper_parameters")
+    )
     if dataset is None:
         raise UserError(f"{cfg.ckpt} does not say which data it was trained on: add e.g. dataset=photos")
     data = ImageDataModule(**dataset)
@@ -48,8 +51,10 @@ def latents(cfg: DictConfig) -> dict:
     labels = data.labels[cfg.split]
     picked = [*cfg.queries, *cfg.interpolate]
     if len(cfg.interpolate) != 2 or any(not 0 <= i < len(images) for i in picked):
-        raise UserError(f"queries={list(cfg.queries)}, interpolate={list(cfg.interpolate)}: indices of the "
-                        f"{cfg.split} split (0 to {len(images) - 1}); interpolate takes two")  # fmt: skip
+        raise UserError(
+            f"queries={list(cfg.queries)}, interpolate={list(cfg.interpolate)}: indices of the "
+            f"{cfg.split} split (0 to {len(images) - 1}); interpolate takes two"
+        )
     if cfg.steps < 2 or cfg.neighbours < 1 or cfg.map_pictures < 2:
         raise UserError("steps must be at least 2, neighbours at least 1, map_pictures at least 2")
     if cfg.probe:
@@ -61,11 +66,18 @@ def latents(cfg: DictConfig) -> dict:
     shown = slice(0, min(cfg.map_pictures, len(codes)))
     plot_map(codes[shown], labels[shown], data.classes, cfg.map, out / "map.png")
     near = plot_neighbours(images, codes, list(cfg.queries), cfg.neighbours, out / "neighbours.png")
-    plot_interpolation(model, images[cfg.interpolate[0]], images[cfg.interpolate[1]], cfg.steps,
-                       out / "interpolation.png")  # fmt: skip
-    result = {"checkpoint": str(cfg.ckpt), "dataset": data.name, "split": cfg.split, "pictures": len(codes),
-              "latent_size": codes.shape[1], "classes": data.classes,
-              "neighbours": dict(zip(cfg.queries, near, strict=True))}  # fmt: skip
+    plot_interpolation(
+        model, images[cfg.interpolate[0]], images[cfg.interpolate[1]], cfg.steps, out / "interpolation.png"
+    )
+    result = {
+        "checkpoint": str(cfg.ckpt),
+        "dataset": data.name,
+        "split": cfg.split,
+        "pictures": len(codes),
+        "latent_size": codes.shape[1],
+        "classes": data.classes,
+        "neighbours": dict(zip(cfg.queries, near, strict=True)),
+    }
     if cfg.probe:
         result |= probe_model(model, data, cfg.probe_pictures)
     if cfg.probe_pixels:  # the same probe on the pictures' pixels: what the code adds, or loses

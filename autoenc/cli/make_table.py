@@ -58,8 +58,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--probe", action="store_true", help="a linear probe's class accuracy on each run's codes (scripts/latents.py)"
     )
-    parser.add_argument("--ratio", nargs="+", type=ratio, default=[], metavar="A/B",
-                        help="a column of each run's MSE on pictures A over its MSE on pictures B")  # fmt: skip
+    parser.add_argument(
+        "--ratio",
+        nargs="+",
+        type=ratio,
+        default=[],
+        metavar="A/B",
+        help="a column of each run's MSE on pictures A over its MSE on pictures B",
+    )
     args = parser.parse_args(argv)
     try:
         sweeps = args.sweeps or [latest_sweep()]

@@ -142,7 +142,7 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
 
 
 def folder_pictures(root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:  # fmt: skip
+                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(tiles, label of each tile, class names): every picture under root (recursively), as RGB,
     cut into non-overlapping 32x32 tiles; its class is the folder it is in (torchvision
     ImageFolder's root/<class>/x.png; root/train/<class>/x.png likewise), -1 for a picture in

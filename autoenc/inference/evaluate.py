@@ -45,8 +45,15 @@ def evaluate(cfg: DictConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     network = dashboard.network_table(model, model.describe()["latent_shape"])
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)  # the training's metric names
-    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, precision=precision, logger=logger,
-                        enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=False)  # fmt: skip
+    trainer = L.Trainer(
+        accelerator=cfg.accelerator,
+        devices=1,
+        precision=precision,
+        logger=logger,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+    )
     images = {"train": data.train_set, "val": data.val_set, "test": data.test_set, "all": data.all_set}[cfg.split]
     apply_speed(model)  # channels_last, as in training: in bf16 the kernels must match to reproduce it
     test = trainer.test(model, dataloaders=Batches(images, cfg.batch_size or data.batch_size), verbose=False)[0]
@@ -76,11 +83,21 @@ def evaluate(cfg: DictConfig) -> dict:
     write_json(out / "metrics.json", metrics)
     optimizer = model.hparams.optimizer or {}
     seed = metrics["seed"] if metrics["seed"] is not None else data.seed
-    hparams = dashboard.run_hparams(metrics["arch"], model.describe(), data.name,
-                                    trained.get("optimizer", str(optimizer.get("_target_", "?")).rsplit(".", 1)[-1]),
-                                    trained.get("lr", optimizer.get("lr", 0.0)), data.batch_size, metrics["epochs"],
-                                    seed, precision, model.schedule["name"])  # fmt: skip
+    hparams = dashboard.run_hparams(
+        metrics["arch"],
+        model.describe(),
+        data.name,
+        trained.get("optimizer", str(optimizer.get("_target_", "?")).rsplit(".", 1)[-1]),
+        trained.get("lr", optimizer.get("lr", 0.0)),
+        data.batch_size,
+        metrics["epochs"],
+        seed,
+        precision,
+        model.schedule["name"],
+    )
     dashboard.record(logger, hparams, metrics, OmegaConf.to_yaml(cfg, resolve=True), network)
-    print(f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
-          f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}")  # fmt: skip
+    print(
+        f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
+        f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}"
+    )
     return metrics

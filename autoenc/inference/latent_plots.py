@@ -25,8 +25,9 @@ def shown(rgb: torch.Tensor) -> np.ndarray:
     return ((rgb.float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
 
 
-def plot_map(codes: torch.Tensor, labels: torch.Tensor, classes: list[str], method: str, path: Path,
-             seed: int = 0) -> None:  # fmt: skip
+def plot_map(
+    codes: torch.Tensor, labels: torch.Tensor, classes: list[str], method: str, path: Path, seed: int = 0
+) -> None:
     """The codes in 2-D (t-SNE or PCA, scikit-learn), one colour per class."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
@@ -50,8 +51,9 @@ def plot_map(codes: torch.Tensor, labels: torch.Tensor, classes: list[str], meth
     plt.close(fig)
 
 
-def plot_neighbours(images: torch.Tensor, codes: torch.Tensor, queries: list[int], k: int,
-                    path: Path) -> list[list[int]]:  # fmt: skip
+def plot_neighbours(
+    images: torch.Tensor, codes: torch.Tensor, queries: list[int], k: int, path: Path
+) -> list[list[int]]:
     """For each query picture its k nearest others by Euclidean distance between codes: a row each."""
     near = []
     for q in queries:
@@ -86,8 +88,9 @@ def plot_interpolation(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, ste
     plt = _pyplot()
     fig, axes = plt.subplots(1, steps + 2, figsize=(1.1 * (steps + 2), 1.5))
     truth = to_unit_rgb(pair, channels_last=False)
-    for ax, picture, title in zip(axes, [truth[0], *between, truth[1]],
-                                  ["A", *[f"{t:.2f}" for t in w.flatten().tolist()], "B"], strict=True):  # fmt: skip
+    for ax, picture, title in zip(
+        axes, [truth[0], *between, truth[1]], ["A", *[f"{t:.2f}" for t in w.flatten().tolist()], "B"], strict=True
+    ):
         ax.imshow(shown(picture))
         ax.set(xticks=[], yticks=[])
         ax.set_title(title, fontsize=7)

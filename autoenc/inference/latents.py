@@ -41,8 +41,10 @@ def decode(model: AutoEncoder, codes: torch.Tensor, x: torch.Tensor) -> torch.Te
 def check_labelled(train: torch.Tensor, test: torch.Tensor) -> None:
     """The probe's labels: at least two classes among the training pictures, and labelled test pictures."""
     if len(train[train >= 0].unique()) < 2 or not (test >= 0).any():
-        raise UserError("the linear probe needs pictures of at least two classes in the train split and labelled "
-                        "test pictures (cifar10; dataset=images: one sub-folder per class)")  # fmt: skip
+        raise UserError(
+            "the linear probe needs pictures of at least two classes in the train split and labelled "
+            "test pictures (cifar10; dataset=images: one sub-folder per class)"
+        )
 
 
 def probe_model(model: AutoEncoder | None, data, max_pictures: int | None = None, seed: int = 0) -> dict:
@@ -56,8 +58,10 @@ def probe_model(model: AutoEncoder | None, data, max_pictures: int | None = None
         chosen = chosen[torch.randperm(len(chosen), generator=torch.Generator().manual_seed(seed))[:max_pictures]]
     tested = (test >= 0).nonzero().flatten()
     features = (lambda x: to_unit_rgb(x, False).flatten(1)) if model is None else (lambda x: encode(model, x))
-    return linear_probe((features(data.train_set[chosen]).numpy(), train[chosen].numpy()),
-                        (features(data.test_set[tested]).numpy(), test[tested].numpy()))  # fmt: skip
+    return linear_probe(
+        (features(data.train_set[chosen]).numpy(), train[chosen].numpy()),
+        (features(data.test_set[tested]).numpy(), test[tested].numpy()),
+    )
 
 
 def linear_probe(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
@@ -75,10 +79,15 @@ def linear_probe(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, n
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe.fit(x, y)
     counts = np.bincount(yt)
-    return {"probe_accuracy": float(probe.score(xt, yt)), "probe_train_accuracy": float(probe.score(x, y)),
-            "probe_train_pictures": len(y), "probe_test_pictures": len(yt),
-            "probe_majority": float(counts.max() / counts.sum()), "probe_iterations": int(probe[-1].n_iter_.max()),
-            "probe_seconds": round(time.time() - started, 1)}  # fmt: skip
+    return {
+        "probe_accuracy": float(probe.score(xt, yt)),
+        "probe_train_accuracy": float(probe.score(x, y)),
+        "probe_train_pictures": len(y),
+        "probe_test_pictures": len(yt),
+        "probe_majority": float(counts.max() / counts.sum()),
+        "probe_iterations": int(probe[-1].n_iter_.max()),
+        "probe_seconds": round(time.time() - started, 1),
+    }
 
 
 def probe_runs(sweep: Path) -> int:

@@ -49,8 +49,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
 def set_temperature(model: AutoEncoder, temperature) -> None:
     """Decode a loss=classify model's colours at another temperature (T -> 0 vivid, 1 the mean)."""
     if model.objective.name != "classify":
-        raise UserError(f"temperature={temperature}: only a model trained with loss=classify has one "
-                        f"(this one: loss={model.objective.name})")  # fmt: skip
+        raise UserError(
+            f"temperature={temperature}: only a model trained with loss=classify has one "
+            f"(this one: loss={model.objective.name})"
+        )
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0.01 <= temperature <= 10:
         raise UserError(f"temperature={temperature!r}: must be a number from 0.01 to 10")
     model.objective.temperature = float(temperature)
@@ -59,8 +61,10 @@ def set_temperature(model: AutoEncoder, temperature) -> None:
 def set_saturation(model: AutoEncoder, saturation) -> None:
     """Decode a colour task's model with its chroma times `saturation` (1: as predicted, 0: gray)."""
     if model.task.name not in COLOUR:
-        raise UserError(f"saturation={saturation}: only a colour task's model has one ({', '.join(COLOUR)}; "
-                        f"this one: task={model.task.name})")  # fmt: skip
+        raise UserError(
+            f"saturation={saturation}: only a colour task's model has one ({', '.join(COLOUR)}; "
+            f"this one: task={model.task.name})"
+        )
     options = {**model.task.options, "saturation": saturation}
     get_task(model.task.name, **options)  # checked: a possible value, one line if not
     model.task.options["saturation"] = float(saturation)
@@ -127,8 +131,13 @@ def picture_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
 
 
-def run_on_files(model: AutoEncoder, jobs: list[tuple[Path, Path]], batch_size: int = 16,
-                 side_by_side: bool = False, progress: bool = True) -> tuple[int, list[str]]:  # fmt: skip
+def run_on_files(
+    model: AutoEncoder,
+    jobs: list[tuple[Path, Path]],
+    batch_size: int = 16,
+    side_by_side: bool = False,
+    progress: bool = True,
+) -> tuple[int, list[str]]:
     """Each (input, output) pair: read, run, write (PNG, or the output's format; a picture's
     transparency goes back onto its output where the format keeps it). Pictures of one size go
     through in batches. Returns (written, messages): unreadable inputs (skipped) and notes."""
@@ -186,19 +195,31 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
 
     model, _ = load_checkpoint(ckpt)
     task, s = model.task, stride_of(model)
-    meta = {"autoenc.task": task.name, "autoenc.stride": str(s), "autoenc.widths": str(list(model.hparams.widths)),
-            "autoenc.kernel_size": str(model.hparams.kernel_size), "autoenc.block": model.hparams.block,
-            "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/model/tasks.py)",
-            "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip(),
-            "autoenc.decoding": f"included: {model.decoding() or 'the output as it is'}"}  # fmt: skip
+    meta = {
+        "autoenc.task": task.name,
+        "autoenc.stride": str(s),
+        "autoenc.widths": str(list(model.hparams.widths)),
+        "autoenc.kernel_size": str(model.hparams.kernel_size),
+        "autoenc.block": model.hparams.block,
+        "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/model/tasks.py)",
+        "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip(),
+        "autoenc.decoding": f"included: {model.decoding() or 'the output as it is'}",
+    }
     dims = {0: "batch", 2: "height", 3: "width"}
     output.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
         x = torch.zeros(1, task.in_channels, 2 * s, 2 * s)
-        torch.onnx.export(Predictor(model), (x,), str(output), dynamo=False,
-                          input_names=["input"], output_names=["output"], opset_version=opset,
-                          dynamic_axes={"input": dims, "output": dims})  # fmt: skip
+        torch.onnx.export(
+            Predictor(model),
+            (x,),
+            str(output),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            opset_version=opset,
+            dynamic_axes={"input": dims, "output": dims},
+        )
     graph = onnx.load(str(output))
     for key, value in meta.items():
         graph.metadata_props.add(key=key, value=value)
@@ -218,8 +239,9 @@ class Predictor(torch.nn.Module):
         return self.model.decode(self.model.net(x))
 
 
-def slim_checkpoint(src: str | Path, dst: str | Path, temperature: float | None = None,
-                    saturation: float | None = None) -> None:  # fmt: skip
+def slim_checkpoint(
+    src: str | Path, dst: str | Path, temperature: float | None = None, saturation: float | None = None
+) -> None:
     """Keep what inference needs (weights, hyper-parameters, data config, history): a small file.
     temperature: a loss=classify model's decoding temperature from then on (its hyper-parameter);
     saturation: a colour task's chroma gain from then on (task.saturation)."""

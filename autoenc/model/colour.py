@@ -40,9 +40,13 @@ class ColourMaths(nn.Module):
 
     def __init__(self):
         super().__init__()
-        for name, value in [("gray_weights", [GRAY]), ("rgb_to_yuv_matrix", RGB_TO_YUV),
-                            ("yuv_to_rgb_matrix", YUV_TO_RGB), ("rgb_to_xyz_matrix", RGB_TO_XYZ),
-                            ("xyz_to_rgb_matrix", XYZ_TO_RGB)]:  # fmt: skip
+        for name, value in [
+            ("gray_weights", [GRAY]),
+            ("rgb_to_yuv_matrix", RGB_TO_YUV),
+            ("yuv_to_rgb_matrix", YUV_TO_RGB),
+            ("rgb_to_xyz_matrix", RGB_TO_XYZ),
+            ("xyz_to_rgb_matrix", XYZ_TO_RGB),
+        ]:
             self.register_buffer(name, torch.tensor(value, dtype=torch.float32), persistent=False)
         self.register_buffer("white", torch.tensor(D65_WHITE).view(3, 1, 1), persistent=False)
 
@@ -79,6 +83,7 @@ class ColourMaths(nn.Module):
             f = torch.stack([a / 500.0 + fy, fy, (fy - b / 200.0).clamp(min=0.0)], dim=1)
             xyz = torch.where(f > 0.2068966, f.pow(3.0), (f - 4.0 / 29.0) / 7.787) * self.white
             linear = self._linear(self.xyz_to_rgb_matrix, xyz)
-            rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308).pow(1 / 2.4) - 0.055,
-                              12.92 * linear)  # fmt: skip
+            rgb = torch.where(
+                linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308).pow(1 / 2.4) - 0.055, 12.92 * linear
+            )
             return rgb.clamp(0.0, 1.0)

@@ -29,8 +29,10 @@ def check_loss(spec: dict | None, task: str) -> dict:
     if name not in LOSSES:
         raise UserError(f"loss={name!r} is unknown; valid losses: {', '.join(LOSSES)}")
     if name == "classify" and task not in COLOUR_TASKS:
-        raise UserError(f"loss=classify with task={task}: it classifies two colour channels; use task=y2uv or "
-                        "task=l2ab, or loss=mse")  # fmt: skip
+        raise UserError(
+            f"loss=classify with task={task}: it classifies two colour channels; use task=y2uv or "
+            "task=l2ab, or loss=mse"
+        )
     for key in spec:
         if key not in DEFAULTS[name]:
             valid = ", ".join(f"loss.{k}" for k in DEFAULTS[name]) or "none"

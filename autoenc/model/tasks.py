@@ -16,21 +16,36 @@ from autoenc import UserError
 from autoenc.model.colour import ColourMaths
 from autoenc.model.degrade import add_noise, cut_holes, enlarge, lower_resolution
 
-CHANNELS = {"reconstruct": (3, 3), "gray2rgb": (1, 3), "y2uv": (1, 2), "l2ab": (1, 2),
-            "denoise": (3, 3), "inpaint": (3, 3), "superres": (3, 3)}  # fmt: skip
+CHANNELS = {
+    "reconstruct": (3, 3),
+    "gray2rgb": (1, 3),
+    "y2uv": (1, 2),
+    "l2ab": (1, 2),
+    "denoise": (3, 3),
+    "inpaint": (3, 3),
+    "superres": (3, 3),
+}
 TASKS = tuple(CHANNELS)
 # the tasks' settings (the restoration tasks': conf/task/<name>.yaml; the colour tasks' saturation: a decoding
 # setting of eval.py, colorize.py and checkpoints), their defaults and what each must be
 COLOUR = ("gray2rgb", "y2uv", "l2ab")
 RESTORATION = ("denoise", "inpaint", "superres")
-OPTIONS = {"denoise": {"sigma": 0.1}, "inpaint": {"holes": 2, "size": 8}, "superres": {"factor": 2},
-           **{name: {"saturation": 1.0} for name in COLOUR}}  # fmt: skip
-RULES = {"sigma": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a noise level in (0, 1] (pixels in [0, 1])"),
-         "holes": (lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
-         "size": (lambda v: isinstance(v, int) and v >= 1, "a positive integer (pixels)"),
-         "factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2"),
-         "saturation": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 4,
-                        "a number from 0 (gray) to 4 (1: the colours as predicted)")}  # fmt: skip
+OPTIONS = {
+    "denoise": {"sigma": 0.1},
+    "inpaint": {"holes": 2, "size": 8},
+    "superres": {"factor": 2},
+    **{name: {"saturation": 1.0} for name in COLOUR},
+}
+RULES = {
+    "sigma": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a noise level in (0, 1] (pixels in [0, 1])"),
+    "holes": (lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+    "size": (lambda v: isinstance(v, int) and v >= 1, "a positive integer (pixels)"),
+    "factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2"),
+    "saturation": (
+        lambda v: isinstance(v, (int, float)) and 0 <= v <= 4,
+        "a number from 0 (gray) to 4 (1: the colours as predicted)",
+    ),
+}
 AB_SCALE = 110.0
 
 

@@ -21,8 +21,9 @@ def baselines(results: list[dict]) -> dict[str, dict]:
     for r in results:
         if "test_gray_mse_rgb" not in r or r["dataset"] in out:
             continue
-        b = out[r["dataset"]] = {k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim", "colour_distance")
-                                 if f"test_gray_{k}" in r}  # fmt: skip
+        b = out[r["dataset"]] = {
+            k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim", "colour_distance") if f"test_gray_{k}" in r
+        }
         rgb = load_test_split(Path(r["path"]))
         for name in COLOUR:
             task = get_task(name)

@@ -9,11 +9,15 @@ ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", 
 TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab", "denoise", "inpaint", "superres"]
 # The report's test MSE (task space, [-1, 1] scale, one run each, Keras, CIFAR-10 80/10/10, 15 epochs)
 STUDY_MSE = {
-    ("classic", "reconstruct"): 0.017909, ("4-6-8", "reconstruct"): 0.026883,
-    ("16-24-32", "reconstruct"): 0.047514, ("16-24-32_k5", "reconstruct"): 0.003731,
-    ("32-48-64_single", "reconstruct"): 0.007290, ("32-48-64_double", "reconstruct"): 0.006165,
-    ("32-48-64_single", "gray2rgb"): 0.006633, ("32-48-64_single", "y2uv"): 0.003041,
-}  # fmt: skip (a table of numbers: two cells a line)
+    ("classic", "reconstruct"): 0.017909,
+    ("4-6-8", "reconstruct"): 0.026883,
+    ("16-24-32", "reconstruct"): 0.047514,
+    ("16-24-32_k5", "reconstruct"): 0.003731,
+    ("32-48-64_single", "reconstruct"): 0.007290,
+    ("32-48-64_double", "reconstruct"): 0.006165,
+    ("32-48-64_single", "gray2rgb"): 0.006633,
+    ("32-48-64_single", "y2uv"): 0.003041,
+}
 STUDY_LR_MSE = {("32-48-64_single", "y2uv", 1e-5): 0.013091}  # its learning-rate experiment, 15 epochs
 
 
@@ -45,23 +49,45 @@ class Cell:
     def of_run(cls, run: dict) -> "Cell":
         """The cell of one run's metrics.json (as make_table collects it)."""
         epochs = run.get("max_epochs", run["epochs"])
-        return cls(run["arch"], run["task"], task_label(run), run["dataset"], epochs, run["lr"],
-                   run.get("scheduler", "none"))  # fmt: skip
+        return cls(
+            run["arch"], run["task"], task_label(run), run["dataset"], epochs, run["lr"], run.get("scheduler", "none")
+        )
 
     @classmethod
     def of_row(cls, row: dict) -> "Cell":
         """The cell of a table row (aggregate's, or an earlier table.csv's)."""
-        return cls(row["arch"], row["task"], row.get("label", row["task"]), row["dataset"], row["epochs"], row["lr"],
-                   row.get("scheduler", "none"))  # fmt: skip
+        return cls(
+            row["arch"],
+            row["task"],
+            row.get("label", row["task"]),
+            row["dataset"],
+            row["epochs"],
+            row["lr"],
+            row.get("scheduler", "none"),
+        )
 
     def fields(self) -> dict:
-        return {"arch": self.arch, "task": self.task, "label": self.label, "dataset": self.dataset,
-                "epochs": self.epochs, "lr": self.lr, "scheduler": self.scheduler}  # fmt: skip
+        return {
+            "arch": self.arch,
+            "task": self.task,
+            "label": self.label,
+            "dataset": self.dataset,
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "scheduler": self.scheduler,
+        }
 
     def order(self) -> tuple:
         """The table's row order: study archs and tasks first, then label, epochs, lr high to low, schedules last."""
-        return (*rank(self.arch, ARCH_ORDER), *rank(self.task, TASK_ORDER), self.label, self.epochs, -self.lr,
-                self.scheduler != "none", self.scheduler)  # fmt: skip
+        return (
+            *rank(self.arch, ARCH_ORDER),
+            *rank(self.task, TASK_ORDER),
+            self.label,
+            self.epochs,
+            -self.lr,
+            self.scheduler != "none",
+            self.scheduler,
+        )
 
     def study_mse(self) -> float | None:
         """The report's number for this cell, where it ran one (the study's MSE loss and constant rate)."""
@@ -87,8 +113,9 @@ class Cell:
 
 def varying(cells: list[Cell]) -> set[str]:
     """The fields that differ among these cells."""
-    return {name for name in ("label", "dataset", "epochs", "lr", "scheduler")
-            if len({getattr(c, name) for c in cells}) > 1}  # fmt: skip
+    return {
+        name for name in ("label", "dataset", "epochs", "lr", "scheduler") if len({getattr(c, name) for c in cells}) > 1
+    }
 
 
 def study_mse(arch: str, task: str, epochs: int, lr: float) -> float | None:

@@ -31,8 +31,9 @@ def plot_curves(results: list[dict], path: Path) -> dict[str, list[str]]:
             epochs = range(1, n + 1)
             mean = [statistics.fmean(v) for v in per_epoch]
             line = ax.plot(epochs, mean, marker=".", label=cell.legend(differ))[0]
-            ax.fill_between(epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch],
-                            color=line.get_color(), alpha=0.2)  # fmt: skip
+            ax.fill_between(
+                epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch], color=line.get_color(), alpha=0.2
+            )
         ax.set(title=task, xlabel="epoch", ylabel="val MSE (task space)", yscale="log")
         ax.grid(alpha=0.3)
         legends[task] = [text.get_text() for text in ax.legend(fontsize=7).get_texts()]
@@ -52,11 +53,23 @@ def plot_latent(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for task in sorted({r["task"] for r in rows}, key=lambda t: rank(t, TASK_ORDER)):
         sel = [r for r in rows if r["task"] == task]
-        ax.errorbar([r["latent_size"] for r in sel], [r["test_mse_rgb"] for r in sel],
-                    yerr=[r["test_mse_rgb_std"] for r in sel], fmt="o", capsize=3, label=task)  # fmt: skip
+        ax.errorbar(
+            [r["latent_size"] for r in sel],
+            [r["test_mse_rgb"] for r in sel],
+            yerr=[r["test_mse_rgb_std"] for r in sel],
+            fmt="o",
+            capsize=3,
+            label=task,
+        )
         for r in sel:
-            ax.annotate(r["arch"], (r["latent_size"], r["test_mse_rgb"]), fontsize=6, alpha=0.7,
-                        xytext=(3, 2), textcoords="offset points")  # fmt: skip
+            ax.annotate(
+                r["arch"],
+                (r["latent_size"], r["test_mse_rgb"]),
+                fontsize=6,
+                alpha=0.7,
+                xytext=(3, 2),
+                textcoords="offset points",
+            )
     ax.set(xlabel="latent size (C x H x W)", ylabel="test MSE in RGB ([-1, 1] scale)", xscale="log", yscale="log")
     ax.grid(alpha=0.3)
     ax.legend()

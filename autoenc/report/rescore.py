@@ -31,8 +31,16 @@ def score_runs(sweep: Path, pictures: dict[str, Path]) -> int:
             if up_to_date(out / "metrics.json", checkpoint, file):
                 continue
             with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-                cfg = compose("eval", overrides=[f"ckpt_path={checkpoint}", "dataset=array", f"dataset.root={file}",
-                                                 "split=all", f"output_dir={out}"])  # fmt: skip
+                cfg = compose(
+                    "eval",
+                    overrides=[
+                        f"ckpt_path={checkpoint}",
+                        "dataset=array",
+                        f"dataset.root={file}",
+                        "split=all",
+                        f"output_dir={out}",
+                    ],
+                )
             evaluate(cfg)
             ran += 1
     return ran
@@ -44,8 +52,11 @@ def up_to_date(scores: Path, checkpoint: Path, pictures: Path) -> bool:
         return False
     evaluated = json.loads(scores.read_text()).get("evaluated", {})
     newest = max(checkpoint.stat().st_mtime, pictures.stat().st_mtime)
-    return (evaluated.get("checkpoint") == str(checkpoint) and evaluated.get("dataset_root") == str(pictures)
-            and scores.stat().st_mtime >= newest)  # fmt: skip
+    return (
+        evaluated.get("checkpoint") == str(checkpoint)
+        and evaluated.get("dataset_root") == str(pictures)
+        and scores.stat().st_mtime >= newest
+    )
 
 
 def read_scores(job: Path) -> dict[str, float]:

@@ -15,8 +15,18 @@ from autoenc.report.cells import Cell
 from autoenc.report.pool import pool_rows, read_table
 from autoenc.report.rescore import add_ratios, read_probe, read_scores
 
-SCORES = ["test_mse", "test_mse_rgb", "test_psnr", "test_ssim", "test_colourfulness_ratio", "test_colour_distance",
-          "train_seconds", "test_input_mse_rgb", "test_input_psnr", "probe_accuracy"]  # fmt: skip
+SCORES = [
+    "test_mse",
+    "test_mse_rgb",
+    "test_psnr",
+    "test_ssim",
+    "test_colourfulness_ratio",
+    "test_colour_distance",
+    "train_seconds",
+    "test_input_mse_rgb",
+    "test_input_psnr",
+    "probe_accuracy",
+]
 
 
 def latest_sweep(root: Path = Path("outputs/multirun")) -> Path:
@@ -70,8 +80,14 @@ def aggregate(results: list[dict]) -> list[dict]:
         if len(set(seeds)) < len(seeds):
             jobs = ", ".join(r["path"] for r in runs)
             raise UserError(f"{cell.arch} {cell.label}: a seed twice among {jobs}: give each run once (no sweep twice)")
-        row = {**cell.fields(), "seeds": len(runs), "seed_list": seeds, "latent_size": runs[0]["latent_size"],
-               "params": runs[0]["params"], "study_mse": cell.study_mse()}  # fmt: skip
+        row = {
+            **cell.fields(),
+            "seeds": len(runs),
+            "seed_list": seeds,
+            "latent_size": runs[0]["latent_size"],
+            "params": runs[0]["params"],
+            "study_mse": cell.study_mse(),
+        }
         for key in scores:
             values = [r[key] for r in runs if key in r]
             row[key] = statistics.fmean(values) if values else float("nan")
@@ -128,26 +144,42 @@ def markdown(
             f"{b['y2uv']:.5f}; l2ab: a = b = 0 {b['l2ab']:.5f}); a colouriser must stay under it."
         )
     if any(r["task"] in RESTORATION for r in rows):
-        lines.append("Restoration tasks (denoise, inpaint, superres): their *no colour* column holds the MSE of doing "
-                     "nothing, the degraded input itself (the noisy, the holed, the enlarged picture), on the same "
-                     "test pictures; the network must stay under it.")  # fmt: skip
+        lines.append(
+            "Restoration tasks (denoise, inpaint, superres): their *no colour* column holds the MSE of doing "
+            "nothing, the degraded input itself (the noisy, the holed, the enlarged picture), on the same "
+            "test pictures; the network must stay under it."
+        )
     if earlier is not None:
-        lines.append(f"Cells that {earlier} also holds are pooled with its rows: count, mean and sample std over "
-                     "all their seeds; a score it lacks is '-'.")  # fmt: skip
+        lines.append(
+            f"Cells that {earlier} also holds are pooled with its rows: count, mean and sample std over "
+            "all their seeds; a score it lacks is '-'."
+        )
     others = [k for k in other_pictures(results) if any(not math.isnan(r[k]) for r in rows)]  # pooled: may be none
     if others:
-        lines += ["", "*on X*: the best checkpoint scored on every picture of the file of pictures X "
-                  "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
-                  "each run's MSE on X over its MSE on Y (`--ratio X/Y`), mean over the cell's runs."]  # fmt: skip
+        lines += [
+            "",
+            "*on X*: the best checkpoint scored on every picture of the file of pictures X "
+            "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
+            "each run's MSE on X over its MSE on Y (`--ratio X/Y`), mean over the cell's runs.",
+        ]
     probe = any(not math.isnan(r["probe_accuracy"]) for r in rows)
     if probe:
-        lines += ["", "*probe*: accuracy of a linear probe (logistic regression) on the best checkpoint's codes: "
-                  "fitted on the train split's, scored on the test split's (`make_table.py --probe`)."]  # fmt: skip
-    heads = [f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}"
-             for k in others]  # fmt: skip
-    lines += ["", "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
-              "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |" + " probe |" * probe
-              + "".join(f" {h} |" for h in heads), "|---|---|---|" + "--:|" * (14 + probe + len(others))]  # fmt: skip
+        lines += [
+            "",
+            "*probe*: accuracy of a linear probe (logistic regression) on the best checkpoint's codes: "
+            "fitted on the train split's, scored on the test split's (`make_table.py --probe`).",
+        ]
+    heads = [
+        f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}" for k in others
+    ]
+    lines += [
+        "",
+        "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
+        "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |"
+        + " probe |" * probe
+        + "".join(f" {h} |" for h in heads),
+        "|---|---|---|" + "--:|" * (14 + probe + len(others)),
+    ]
     for r in rows:
         study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
         nocolour = baseline.get(r["dataset"], {}).get(r["task"])
@@ -182,10 +214,12 @@ def sweep_timing(results: list[dict]) -> str | None:
     launch = min(t["process_start"] or t["start"] for t in timings)
     first_step = min(t["first_step"] for t in timings if t["first_step"])
     total = {key: sum(t[key] for t in timings) for key in ("load_s", "fit_s", "test_s")}
-    return (f"**Time:** {len(timings)} runs in {max(t['end'] for t in timings) - launch:.1f} s of wall time, "
-            f"from the launch of the first process to the end of the last run; its first training step "
-            f"{first_step - launch:.1f} s after launch. Summed over runs (parallel jobs overlap): data loading "
-            f"{total['load_s']:.1f} s, training {total['fit_s']:.1f} s, testing {total['test_s']:.1f} s.")  # fmt: skip
+    return (
+        f"**Time:** {len(timings)} runs in {max(t['end'] for t in timings) - launch:.1f} s of wall time, "
+        f"from the launch of the first process to the end of the last run; its first training step "
+        f"{first_step - launch:.1f} s after launch. Summed over runs (parallel jobs overlap): data loading "
+        f"{total['load_s']:.1f} s, training {total['fit_s']:.1f} s, testing {total['test_s']:.1f} s."
+    )
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

@@ -141,8 +141,10 @@ def read_checkpoint(path: Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise UserError(f"checkpoint {path} holds objects other than tensors and plain values; refused to load it "
-                        f"(it may run code): {str(e).splitlines()[0]}") from None  # fmt: skip
+        raise UserError(
+            f"checkpoint {path} holds objects other than tensors and plain values; refused to load it "
+            f"(it may run code): {str(e).splitlines()[0]}"
+        ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         raise DamagedCheckpoint(str(e).split(". ")[0].splitlines()[0] if str(e) else type(e).__name__) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:

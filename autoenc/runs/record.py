@@ -11,9 +11,17 @@ from autoenc import OtherRunsFolder
 
 # Keys that change how a run goes, not what it trains (speed.* changes speed, not results:
 # tests/test_speed.py), or where it writes: two configs that differ only here are the same run.
-NOT_THE_RUN = ("output_dir", "retrain", "ckpt_path", "speed", "trainer.enable_progress_bar",
-               "trainer.enable_model_summary", "trainer.log_every_n_steps", "dataset.cache_dir",
-               "dataset.download")  # fmt: skip
+NOT_THE_RUN = (
+    "output_dir",
+    "retrain",
+    "ckpt_path",
+    "speed",
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+    "trainer.log_every_n_steps",
+    "dataset.cache_dir",
+    "dataset.download",
+)
 
 PROBE_FILE = "probe/probe.json"  # a run's linear probe (autoenc/inference/latents.py, make_table --probe)
 

@@ -14,8 +14,17 @@ import torch
 
 RUN_ARGS = "AUTOENC_DDP_RUN_ARGS"  # the run's command line, for the processes Lightning starts
 CONFIG_FLAGS = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir")
-SWEEP_ONLY = ("hydra.mode", "hydra.sweep", "hydra/launcher", "hydra.launcher", "hydra/sweeper", "hydra.sweeper",
-              "hydra.run.dir", "hydra.output_subdir", "hydra.job.name")  # fmt: skip
+SWEEP_ONLY = (
+    "hydra.mode",
+    "hydra.sweep",
+    "hydra/launcher",
+    "hydra.launcher",
+    "hydra/sweeper",
+    "hydra.sweeper",
+    "hydra.run.dir",
+    "hydra.output_subdir",
+    "hydra.job.name",
+)
 LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE", RUN_ARGS)
 
 
@@ -65,8 +74,13 @@ def run_of_a_sweep(out: Path) -> Iterator[None]:
     before = {key: os.environ.get(key) for key in LAUNCH_ENV}
     overrides = HydraConfig.get().overrides
     hydra_own = [o for o in overrides.hydra if not o.lstrip("~+").startswith(SWEEP_ONLY)]
-    run = [*config_flags(sys.argv[1:]), *overrides.task, *hydra_own, f'hydra.run.dir="{out}"',
-           "hydra.output_subdir=null"]  # fmt: skip
+    run = [
+        *config_flags(sys.argv[1:]),
+        *overrides.task,
+        *hydra_own,
+        f'hydra.run.dir="{out}"',
+        "hydra.output_subdir=null",
+    ]
     os.environ[RUN_ARGS] = json.dumps(run)
     try:
         yield

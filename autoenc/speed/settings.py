@@ -94,8 +94,9 @@ def compile_backend(setting) -> str | None:
     return str(setting)
 
 
-def apply(model: torch.nn.Module, channels_last: bool = True, compile: str | None = None,
-          threads: int | None = None) -> None:  # fmt: skip
+def apply(
+    model: torch.nn.Module, channels_last: bool = True, compile: str | None = None, threads: int | None = None
+) -> None:
     """channels_last weights (the batches already come NHWC), torch.compile with this backend, CPU threads.
     The network is compiled in place (nn.Module.compile): its state-dict keys stay those of an
     uncompiled one, so checkpoints of compiled and uncompiled runs are interchangeable."""

@@ -23,9 +23,11 @@ def check_config(cfg: DictConfig) -> None:
     task = get_task(cfg.task.name, **task_options(OmegaConf.to_container(cfg.task, resolve=True)))
     check_loss(loss_spec(cfg), task.name)
     if task.options.get("saturation", 1) != 1:
-        raise UserError(f"task.saturation={task.options['saturation']}: a decoding setting, which training never sees; "
-                        "give it to eval.py or scripts/colorize.py (saturation=...), or keep it in a colorizer with "
-                        "scripts/dev/make_colorizer.py vivid=true")  # fmt: skip
+        raise UserError(
+            f"task.saturation={task.options['saturation']}: a decoding setting, which training never sees; "
+            "give it to eval.py or scripts/colorize.py (saturation=...), or keep it in a colorizer with "
+            "scripts/dev/make_colorizer.py vivid=true"
+        )
     check_optimizer(OmegaConf.to_container(cfg.optimizer, resolve=True))
     data = cfg.dataset
     check_dataset(data.name, data.get("root"), data.get("batch_size", 64), data.get("split", "study"))
@@ -50,12 +52,15 @@ def check_config(cfg: DictConfig) -> None:
         raise UserError(f"speed.malloc_keep_mb={keep}: must be an integer from 0 (glibc's defaults) to 2047")
     precision = resolve_precision(cfg.trainer.get("precision", "auto"), accelerator, cfg.arch.block)
     one_device = str(cfg.trainer.get("strategy", "auto")) in ("auto", "single_device") and str(
-        cfg.trainer.get("devices", 1)) in ("1", "[0]")  # fmt: skip
+        cfg.trainer.get("devices", 1)
+    ) in ("1", "[0]")
     graphed = cuda_graph.wanted(speed.get("cuda_graph", False), accelerator, precision, one_device)
     schedule = check_scheduler(scheduler_spec(cfg))  # last: building its test optimizer imports torch._dynamo (1 s)
     if graphed and schedule["name"] != "none":
-        raise UserError(f"speed.cuda_graph with scheduler={schedule['name']}: a captured step keeps the learning "
-                        "rate it was captured with; use one or the other")  # fmt: skip
+        raise UserError(
+            f"speed.cuda_graph with scheduler={schedule['name']}: a captured step keeps the learning "
+            "rate it was captured with; use one or the other"
+        )
 
 
 def steps_per_call(cfg: DictConfig) -> int:

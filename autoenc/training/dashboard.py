@@ -75,17 +75,37 @@ class RunLogger(TensorBoardLogger):
         self._log_graph = False
 
 
-def run_hparams(arch: str, net: dict, dataset: str, optimizer: str, lr: float, batch_size: int, max_epochs: int,
-                seed: int, precision: str, scheduler: str = "none") -> dict:  # fmt: skip
+def run_hparams(
+    arch: str,
+    net: dict,
+    dataset: str,
+    optimizer: str,
+    lr: float,
+    batch_size: int,
+    max_epochs: int,
+    seed: int,
+    precision: str,
+    scheduler: str = "none",
+) -> dict:
     """The hyper-parameters that define a run and the quantities that describe its network:
     one HPARAMS row. Plain numbers and strings, as TensorBoard takes them."""
     return {
-        "arch": arch, "widths": "-".join(map(str, net["widths"])), "kernel_size": net["kernel_size"],
-        "block": net["block"], "task": net["task"], "dataset": dataset, "optimizer": optimizer, "lr": float(lr),
-        "batch_size": batch_size, "max_epochs": max_epochs, "seed": seed, "precision": str(precision),
+        "arch": arch,
+        "widths": "-".join(map(str, net["widths"])),
+        "kernel_size": net["kernel_size"],
+        "block": net["block"],
+        "task": net["task"],
+        "dataset": dataset,
+        "optimizer": optimizer,
+        "lr": float(lr),
+        "batch_size": batch_size,
+        "max_epochs": max_epochs,
+        "seed": seed,
+        "precision": str(precision),
         "scheduler": scheduler,
-        "latent_size": net["latent_size"], "params": net["params"],
-    }  # fmt: skip
+        "latent_size": net["latent_size"],
+        "params": net["params"],
+    }
 
 
 def _writer(logger: TensorBoardLogger):
@@ -140,14 +160,19 @@ def network_table(model: torch.nn.Module, latent_shape: list[int]) -> str:
         f"| {name} | {kind} | {'x'.join(map(str, out[1:])) if isinstance(out, list) else out} | {n:,} |"
         for name, kind, out, n in zip(
             summary.layer_names, summary.layer_types, summary.out_sizes, summary.param_nums, strict=True
-        )  # fmt: skip
+        )
         if name.startswith("net.") and not kind.endswith(("Sequential", "ModuleList"))
     ]
     latent = "x".join(map(str, latent_shape))
-    return "\n".join([
-        "| layer | type | output (C x H x W) | params |", "|---|---|---|--:|", *rows, "",
-        f"**{summary.trainable_parameters:,} parameters; latent {latent} = {math.prod(latent_shape):,} values**",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "| layer | type | output (C x H x W) | params |",
+            "|---|---|---|--:|",
+            *rows,
+            "",
+            f"**{summary.trainable_parameters:,} parameters; latent {latent} = {math.prod(latent_shape):,} values**",
+        ]
+    )
 
 
 class Throughput:

@@ -69,8 +69,10 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     started_at = time.time()
     finished, resume = previous_state(out, cfg)
     if finished is not None:
-        print(f"autoenc: {out} already holds a finished run (test mse {finished['test_mse']:.6f}); "
-              "add retrain=true to train it again")  # fmt: skip
+        print(
+            f"autoenc: {out} already holds a finished run (test mse {finished['test_mse']:.6f}); "
+            "add retrain=true to train it again"
+        )
         return finished
     L.seed_everything(cfg.seed, verbose=False)
     speed = cfg.get("speed") or {}
@@ -91,12 +93,17 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     network = dashboard.network_table(model, net["latent_shape"])  # before channels_last: plain shapes
     accelerator = trainer_args.get("accelerator", "auto")
     compiled = compile_backend(speed.get("compile", False))
-    apply_speed(model, resolve_channels_last(speed.get("channels_last", "auto"), accelerator), compiled,
-                speed.get("threads") or threads_per_job())  # fmt: skip
+    apply_speed(
+        model,
+        resolve_channels_last(speed.get("channels_last", "auto"), accelerator),
+        compiled,
+        speed.get("threads") or threads_per_job(),
+    )
     if (gpu := gpu_for_job(accelerator, trainer_args.get("devices", 1))) is not None:
         trainer_args["devices"] = [gpu]  # parallel jobs on a machine with several GPUs: one each
-    trainer_args["precision"] = resolve_precision(trainer_args.get("precision", "auto"),
-                                                  trainer_args.get("accelerator", "auto"), cfg.arch.block)  # fmt: skip
+    trainer_args["precision"] = resolve_precision(
+        trainer_args.get("precision", "auto"), trainer_args.get("accelerator", "auto"), cfg.arch.block
+    )
     say = print if is_rank_zero() else lambda *_: None  # once per run, not once per DDP process
     say(
         f"autoenc: arch {cfg.arch.name} {net['widths']} k{net['kernel_size']} {net['block']}, task {net['task']}, "
@@ -108,23 +115,45 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
         say(f"autoenc: resuming from {resume}")
     # a resumed run hides what its killed self logged after the checkpoint (steps > the checkpoint's);
     # the graph is traced with torch.jit, which cannot trace a compiled network
-    logger = dashboard.RunLogger(out, name="tb", version="", default_hp_metric=False, log_graph=compiled is None,
-                               purge_step=None if resumed_step is None else resumed_step + 1)  # fmt: skip
-    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor=model.monitor, mode="min",
-                                 save_last=True, auto_insert_metric_name=False,
-                                 enable_version_counter=False)  # fmt: skip
+    logger = dashboard.RunLogger(
+        out,
+        name="tb",
+        version="",
+        default_hp_metric=False,
+        log_graph=compiled is None,
+        purge_step=None if resumed_step is None else resumed_step + 1,
+    )
+    checkpoint = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best",
+        monitor=model.monitor,
+        mode="min",
+        save_last=True,
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
     callbacks = [checkpoint]
     if (stop := cfg.get("early_stopping") or {}).get("patience"):
         callbacks.append(EarlyStopping(model.monitor, patience=stop.patience, min_delta=stop.get("min_delta", 0.0)))
     if trainer_args.get("enable_progress_bar", True):  # drawn every few steps: not every step's cost
         callbacks.append(BatchProgressBar(speed.get("progress_every", 20), block))
-    trainer = L.Trainer(**trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out,
-                        plugins=[AtomicCheckpointIO()])  # fmt: skip
+    trainer = L.Trainer(
+        **trainer_args, logger=logger, callbacks=callbacks, default_root_dir=out, plugins=[AtomicCheckpointIO()]
+    )
     logger.optimizer_steps = lambda: trainer.global_step  # scalars counted in batches, blocks or not
     model.cuda_graph = graph_the_step(speed.get("cuda_graph", False), trainer)
-    hparams = dashboard.run_hparams(cfg.arch.name, net, cfg.dataset.name, optimizer_name(cfg), cfg.optimizer.lr,
-                                    cfg.dataset.batch_size, cfg.trainer.max_epochs, cfg.seed,
-                                    trainer.precision, model.schedule["name"])  # fmt: skip
+    hparams = dashboard.run_hparams(
+        cfg.arch.name,
+        net,
+        cfg.dataset.name,
+        optimizer_name(cfg),
+        cfg.optimizer.lr,
+        cfg.dataset.batch_size,
+        cfg.trainer.max_epochs,
+        cfg.seed,
+        trainer.precision,
+        model.schedule["name"],
+    )
     if is_rank_zero():
         dashboard.start(logger, hparams, OmegaConf.to_yaml(cfg, resolve=True), network)
 
@@ -138,9 +167,15 @@ def fit_and_test(cfg: DictConfig, out: Path) -> dict:
     test = trainer.test(model, datamodule=data, ckpt_path="best", verbose=False)[0]
     # wall-clock times (unix seconds) and durations of this process's part of the run: a sweep's
     # table sums them up (time to the first step, data loading, training, testing; autoenc/report/table.py)
-    timing = {"process_start": process_start_time(), "start": started_at, "first_step": model.first_step_at,
-              "end": time.time(), "load_s": round(load_seconds, 3), "fit_s": round(train_seconds, 3),
-              "test_s": round(time.perf_counter() - test_start, 3)}  # fmt: skip
+    timing = {
+        "process_start": process_start_time(),
+        "start": started_at,
+        "first_step": model.first_step_at,
+        "end": time.time(),
+        "load_s": round(load_seconds, 3),
+        "fit_s": round(train_seconds, 3),
+        "test_s": round(time.perf_counter() - test_start, 3),
+    }
 
     metrics = {
         "arch": cfg.arch.name,
@@ -184,8 +219,9 @@ def process_start_time() -> float | None:
     """When this process was launched (unix seconds, to within a second: Linux's /proc), else None."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime"))  # fmt: skip
+        boot = next(
+            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
         return boot + ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None

@@ -50,8 +50,9 @@ class AutoEncoder(L.LightningModule):
         self.objective = build_loss(loss, task, self.task.out_channels)  # conf/loss: what the net outputs
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.objective.out_channels)
         # constants, the same everywhere: DDP need not broadcast them every step
-        self._ddp_params_and_buffers_to_ignore = [f"{part}.{name}" for part in ("task", "objective")
-                                                  for name, _ in getattr(self, part).named_buffers()]  # fmt: skip
+        self._ddp_params_and_buffers_to_ignore = [
+            f"{part}.{name}" for part in ("task", "objective") for name, _ in getattr(self, part).named_buffers()
+        ]
         self.train_mse = WeightedMean()  # keeps NaN (divergence) and avoids a sync
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         self.val_loss = WeightedMean()  # the objective on the validation split (classify: its cross-entropy)
@@ -87,10 +88,14 @@ class AutoEncoder(L.LightningModule):
         """The network as metrics.json records it."""
         latent_shape = self.net.latent_shape()
         return {
-            "widths": list(self.hparams.widths), "kernel_size": self.hparams.kernel_size,
-            "block": self.hparams.block, "task": self.task.name, "latent_size": math.prod(latent_shape),
-            "latent_shape": list(latent_shape), "params": sum(p.numel() for p in self.net.parameters()),
-        }  # fmt: skip
+            "widths": list(self.hparams.widths),
+            "kernel_size": self.hparams.kernel_size,
+            "block": self.hparams.block,
+            "task": self.task.name,
+            "latent_size": math.prod(latent_shape),
+            "latent_shape": list(latent_shape),
+            "params": sum(p.numel() for p in self.net.parameters()),
+        }
 
     @property
     def monitor(self) -> str:

@@ -13,8 +13,11 @@ def allowed_optimizers() -> dict[str, type]:
     """torch.optim's optimizers by their Hydra target: the only classes a config or a
     checkpoint may name."""
     base = torch.optim.Optimizer
-    return {f"torch.optim.{name}": cls for name, cls in vars(torch.optim).items()
-            if isinstance(cls, type) and issubclass(cls, base) and cls is not base}  # fmt: skip
+    return {
+        f"torch.optim.{name}": cls
+        for name, cls in vars(torch.optim).items()
+        if isinstance(cls, type) and issubclass(cls, base) and cls is not base
+    }
 
 
 def check_optimizer(spec: dict | None) -> tuple[type, dict]:
@@ -32,6 +35,7 @@ def check_optimizer(spec: dict | None) -> tuple[type, dict]:
         values = value if isinstance(value, (list, tuple)) else [value]
         plain = all(isinstance(v, PLAIN) for v in values)
         if key.startswith("_") or not plain:
-            raise UserError(f"optimizer.{key}={value!r} is refused: optimizer settings are plain numbers, "
-                            "strings or lists of them")  # fmt: skip
+            raise UserError(
+                f"optimizer.{key}={value!r} is refused: optimizer settings are plain numbers, strings or lists of them"
+            )
     return allowed[target], spec

@@ -9,8 +9,12 @@ from torch.optim import lr_scheduler
 
 from autoenc import UserError
 
-SCHEDULES = {"none": None, "cosine": lr_scheduler.CosineAnnealingLR, "onecycle": lr_scheduler.OneCycleLR,
-             "plateau": lr_scheduler.ReduceLROnPlateau}  # fmt: skip
+SCHEDULES = {
+    "none": None,
+    "cosine": lr_scheduler.CosineAnnealingLR,
+    "onecycle": lr_scheduler.OneCycleLR,
+    "plateau": lr_scheduler.ReduceLROnPlateau,
+}
 SCHEDULE_KEYS = ("name", "interval", "frequency", "monitor")  # autoenc's; the other keys go to torch
 MONITORS = ("val/mse", "train/mse")
 PLAIN = (bool, int, float, str, type(None))

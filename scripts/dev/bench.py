@@ -52,9 +52,14 @@ from autoenc.speed.settings import resolve_channels_last, resolve_precision
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ARCHS = {"classic": ([8, 12, 16], 3, "single"), "4-6-8": ([4, 6, 8], 3, "single"),
-         "16-24-32": ([16, 24, 32], 3, "single"), "16-24-32_k5": ([16, 24, 32], 5, "single"),
-         "32-48-64_single": ([32, 48, 64], 3, "single"), "32-48-64_double": ([32, 48, 64], 3, "double")}  # fmt: skip
+ARCHS = {
+    "classic": ([8, 12, 16], 3, "single"),
+    "4-6-8": ([4, 6, 8], 3, "single"),
+    "16-24-32": ([16, 24, 32], 3, "single"),
+    "16-24-32_k5": ([16, 24, 32], 5, "single"),
+    "32-48-64_single": ([32, 48, 64], 3, "single"),
+    "32-48-64_double": ([32, 48, 64], 3, "double"),
+}
 BATCH = 64
 
 
@@ -112,8 +117,10 @@ def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tens
 def nhwc(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[float, float]:
     """(a'): the plain loop written from NHWC uint8 arrays, fp32, the model as built."""
     torch.manual_seed(0)
-    train_x, val_x, test_x = (torch.from_numpy(s.numpy()).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
-                              for s in (data.train_set, data.val_set, data.test_set))  # fmt: skip
+    train_x, val_x, test_x = (
+        torch.from_numpy(s.numpy()).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
+        for s in (data.train_set, data.val_set, data.test_set)
+    )
     model = CAE(*ARCHS[arch], 3, 3).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -200,19 +207,35 @@ def hand(arch: str, data: ImageDataModule, epochs: int, device: str) -> tuple[fl
     return time.perf_counter() - start, mse(test_u8)
 
 
-def autoenc_path(arch: str, root: Path, epochs: int, device: str, out: Path, steps_per_call: int = 1,
-                 cuda_graph: bool = False, layout: str = "auto"):  # fmt: skip
+def autoenc_path(
+    arch: str,
+    root: Path,
+    epochs: int,
+    device: str,
+    out: Path,
+    steps_per_call: int = 1,
+    cuda_graph: bool = False,
+    layout: str = "auto",
+):
     """(b): train.py's own path, in this process (start-up is measured separately).
     Returns (fit seconds, test MSE, training images/s without validation)."""
     from hydra import compose, initialize_config_dir
 
     from autoenc.training.fit import train
 
-    overrides = [f"output_dir={out}", f"arch={arch}", "dataset=images", f"dataset.root={root}",
-                 f"trainer.max_epochs={epochs}", "trainer.precision=auto", "trainer.enable_model_summary=false",
-                 f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}",
-                 f"speed.steps_per_call={steps_per_call}", f"speed.cuda_graph={str(cuda_graph).lower()}",
-                 f"speed.channels_last={layout}"]  # fmt: skip
+    overrides = [
+        f"output_dir={out}",
+        f"arch={arch}",
+        "dataset=images",
+        f"dataset.root={root}",
+        f"trainer.max_epochs={epochs}",
+        "trainer.precision=auto",
+        "trainer.enable_model_summary=false",
+        f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}",
+        f"speed.steps_per_call={steps_per_call}",
+        f"speed.cuda_graph={str(cuda_graph).lower()}",
+        f"speed.channels_last={layout}",
+    ]
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -246,8 +269,9 @@ def device_line(device: str) -> str:
     if device != "cuda":
         return f"CPU, {torch.get_num_threads()} threads"
     try:
-        driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                capture_output=True, text=True).stdout.strip()  # fmt: skip
+        driver = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         driver = "?"
     return f"{torch.cuda.get_device_name()}, driver {driver}, CUDA {torch.version.cuda}"
@@ -263,8 +287,14 @@ def startup_seconds(tmp: Path, repeats: int) -> float:
     times = []
     for i in range(repeats):
         env = {**os.environ, "AUTOENC_T0": repr(time.time())}
-        cmd = [sys.executable, str(ROOT / "train.py"), "dataset=photos", "trainer=debug",
-               "trainer.enable_progress_bar=false", f"hydra.run.dir={tmp / f'startup{i}'}"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "dataset=photos",
+            "trainer=debug",
+            "trainer.enable_progress_bar=false",
+            f"hydra.run.dir={tmp / f'startup{i}'}",
+        ]
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=True).stdout
         times.append(float(out.split("first training step ")[1].split(" s")[0]))
     return statistics.median(times)
@@ -305,8 +335,9 @@ def main() -> None:
         setup = f"{n_train} training images, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats"
         print(f"device: {name}; torch {torch.__version__}; {setup}")
         graphs = {"false": [""], "true": ["+graph"], "both": ["", "+graph"]}[args.cuda_graph]
-        autoenc = [f"autoenc{k}{g}{LAYOUT_SUFFIX[lay]}" for k in args.steps_per_call for g in graphs
-                   for lay in args.layouts]  # fmt: skip
+        autoenc = [
+            f"autoenc{k}{g}{LAYOUT_SUFFIX[lay]}" for k in args.steps_per_call for g in graphs for lay in args.layouts
+        ]
         variants = ["plain", "nhwc", *autoenc, "hand", "bare"]
         runs: dict[tuple[str, str], list[tuple[float, ...]]] = {}
         for r in range(args.repeats):
@@ -317,17 +348,21 @@ def main() -> None:
                     elif variant.startswith("autoenc"):
                         out = tmp / f"run_{arch}_{variant}_{r}"
                         k, graph, layout = parse_variant(variant)
-                        seconds, test_mse, train_only = autoenc_path(arch, tmp / "images", args.epochs, args.device,
-                                                                     out, k, graph, layout)  # fmt: skip
+                        seconds, test_mse, train_only = autoenc_path(
+                            arch, tmp / "images", args.epochs, args.device, out, k, graph, layout
+                        )
                         result = (args.epochs * n_train / seconds, test_mse, train_only)
                     else:
                         seconds, test_mse = {"plain": plain, "nhwc": nhwc, "hand": hand}[variant](
-                            arch, data, args.epochs, args.device)  # fmt: skip
+                            arch, data, args.epochs, args.device
+                        )
                         result = (args.epochs * n_train / seconds, test_mse)
                     runs.setdefault((arch, variant), []).append(result)
                     extra = f"  training only {result[2]:9.0f} img/s" if len(result) > 2 else ""
-                    print(f"  repeat {r} {arch:16s} {variant:9s} {result[0]:9.0f} img/s  "
-                          f"test MSE {result[1]:.5f}{extra}", flush=True)  # fmt: skip
+                    print(
+                        f"  repeat {r} {arch:16s} {variant:9s} {result[0]:9.0f} img/s  test MSE {result[1]:.5f}{extra}",
+                        flush=True,
+                    )
         report(runs, args.archs, autoenc, args.device)
         if "startup" not in args.skip:
             seconds = startup_seconds(tmp, 3)
@@ -358,8 +393,10 @@ def report(runs: dict, archs: list[str], autoenc: list[str], device: str) -> Non
             return float("nan")
         return statistics.median([n / t for n, t in zip(nums, tops, strict=True)])
 
-    print("\nimages/s, medians; (b) fit = train + val like (a), (a'), (c); (b) train = without validation, "
-          "against (d); ratios: medians of the per-repeat ratios")  # fmt: skip
+    print(
+        "\nimages/s, medians; (b) fit = train + val like (a), (a'), (c); (b) train = without validation, "
+        "against (d); ratios: medians of the per-repeat ratios"
+    )
     print(
         "| arch | precision | (a) plain | (a') nhwc | (b) fit | (b) train | (c) hand | (d) bare | (b) fit / "
         "max(a, a') | (b) train / (d) | (b) train TFLOP/s | test MSE (a) | (a') | (b) |"
@@ -373,14 +410,22 @@ def report(runs: dict, archs: list[str], autoenc: list[str], device: str) -> Non
             kind = "bf16" if dtype == torch.bfloat16 else "fp16" if dtype else "fp32"
             shown = {"auto": "", "true": ", channels_last", "false": ", NCHW"}[layout]
             precision = f"{kind}, steps_per_call={k}{', CUDA graph' if graph else ''}{shown}"
-            a, a2, fit, train_only, c, d = (med(arch, "plain"), med(arch, "nhwc"), med(arch, b), med(arch, b, 2),
-                                            med(arch, "hand"), med(arch, "bare"))  # fmt: skip
+            a, a2, fit, train_only, c, d = (
+                med(arch, "plain"),
+                med(arch, "nhwc"),
+                med(arch, b),
+                med(arch, b, 2),
+                med(arch, "hand"),
+                med(arch, "bare"),
+            )
             vs_plain, vs_bare = ratio(arch, (b, 0), ["plain", "nhwc"]), ratio(arch, (b, 2), ["bare"])
             tflops = train_only * train_flops_per_image(arch) / 1e12
             of_peak = f" ({100 * tflops / peak:.2f}% of {peak:.0f})" if peak else ""
-            print(f"| {arch} | {precision} | {a:.0f} | {a2:.0f} | {fit:.0f} | {train_only:.0f} | {c:.0f} | {d:.0f} | "
-                  f"{vs_plain:.2f}x | {100 * vs_bare:.0f}% | {tflops:.3f}{of_peak} | {med(arch, 'plain', 1):.5f} | "
-                  f"{med(arch, 'nhwc', 1):.5f} | {med(arch, b, 1):.5f} |")  # fmt: skip
+            print(
+                f"| {arch} | {precision} | {a:.0f} | {a2:.0f} | {fit:.0f} | {train_only:.0f} | {c:.0f} | {d:.0f} | "
+                f"{vs_plain:.2f}x | {100 * vs_bare:.0f}% | {tflops:.3f}{of_peak} | {med(arch, 'plain', 1):.5f} | "
+                f"{med(arch, 'nhwc', 1):.5f} | {med(arch, b, 1):.5f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -77,14 +77,26 @@ def run_plain(arch: str, root: Path, epochs: int) -> dict:
 
 def run_train_py(arch: str, root: Path, epochs: int, out: Path, extra: list[str]) -> dict:
     """`python train.py` as typed, output to a log file as a user redirects it."""
-    cmd = [sys.executable, "train.py", f"arch={arch}", "dataset=images", f"dataset.root={root}",
-           f"trainer.max_epochs={epochs}", f"hydra.run.dir={out}", *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "train.py",
+        f"arch={arch}",
+        "dataset=images",
+        f"dataset.root={root}",
+        f"trainer.max_epochs={epochs}",
+        f"hydra.run.dir={out}",
+        *extra,
+    ]
     start = time.perf_counter()
     with open(out.with_suffix(".log"), "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=ROOT)
     metrics = json.loads((out / "metrics.json").read_text())
-    return {"train_images_per_s": metrics["train_images_per_s"], "wall_s": time.perf_counter() - start,
-            "test_mse": metrics["test_mse"], "precision": metrics["precision"]}  # fmt: skip
+    return {
+        "train_images_per_s": metrics["train_images_per_s"],
+        "wall_s": time.perf_counter() - start,
+        "test_mse": metrics["test_mse"],
+        "precision": metrics["precision"],
+    }
 
 
 def main() -> None:
@@ -97,8 +109,11 @@ def main() -> None:
     args = parser.parse_args()
     if any(size <= 0 or size % 80 for size in args.sizes):
         parser.error(f"--sizes {args.sizes}: each must be a positive multiple of 80 (80% of a multiple of 100 tiles)")
-    print(f"host: {cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; {args.epochs} "
-          f"epochs, {args.repeats} repeats; train.py extra: {' '.join(args.extra) or 'none'}", flush=True)  # fmt: skip
+    print(
+        f"host: {cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; {args.epochs} "
+        f"epochs, {args.repeats} repeats; train.py extra: {' '.join(args.extra) or 'none'}",
+        flush=True,
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
@@ -110,14 +125,17 @@ def main() -> None:
                 runs: dict[str, list] = {"plain": [], "train.py": [], "bare": []}
                 for r in range(args.repeats):
                     runs["plain"].append(run_plain(arch, root, args.epochs))
-                    runs["train.py"].append(run_train_py(arch, root, args.epochs, Path(tmp) / f"run_{size}_{arch}_{r}",
-                                                         args.extra))  # fmt: skip
+                    runs["train.py"].append(
+                        run_train_py(arch, root, args.epochs, Path(tmp) / f"run_{size}_{arch}_{r}", args.extra)
+                    )
                     runs["bare"].append({"train_images_per_s": bare(arch, data, "cpu")})
                     latest = ", ".join(f"{k} {v[-1]['train_images_per_s']:.0f}" for k, v in runs.items())
                     print(f"  {size} {arch} repeat {r}: {latest}", flush=True)
                 rows.append(summary(size, arch, runs))
-    print("\n| training images | arch | precision | plain loop | `python train.py` | bare step | train.py / plain "
-          "| train.py / bare | train.py wall s |\n|--:|---|---|--:|--:|--:|--:|--:|--:|")  # fmt: skip
+    print(
+        "\n| training images | arch | precision | plain loop | `python train.py` | bare step | train.py / plain "
+        "| train.py / bare | train.py wall s |\n|--:|---|---|--:|--:|--:|--:|--:|--:|"
+    )
     for row in rows:
         print("| " + " | ".join(row) + " |")
 
@@ -128,8 +146,17 @@ def summary(size: int, arch: str, runs: dict) -> list[str]:
     vs_plain = statistics.median(t / p for t, p in zip(speed["train.py"], speed["plain"], strict=True))
     vs_bare = statistics.median(t / b for t, b in zip(speed["train.py"], speed["bare"], strict=True))
     wall = statistics.median(r["wall_s"] for r in runs["train.py"])
-    return [f"{size:,}", arch, runs["train.py"][0]["precision"], f"{med['plain']:,.0f}", f"{med['train.py']:,.0f}",
-            f"{med['bare']:,.0f}", f"{vs_plain:.2f}x", f"{100 * vs_bare:.0f}%", f"{wall:.1f}"]  # fmt: skip
+    return [
+        f"{size:,}",
+        arch,
+        runs["train.py"][0]["precision"],
+        f"{med['plain']:,.0f}",
+        f"{med['train.py']:,.0f}",
+        f"{med['bare']:,.0f}",
+        f"{vs_plain:.2f}x",
+        f"{100 * vs_bare:.0f}%",
+        f"{wall:.1f}",
+    ]
 
 
 def cpu_name() -> str:

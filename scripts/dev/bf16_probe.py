@@ -48,8 +48,9 @@ def forward(model: CAE, x: torch.Tensor, variant: str) -> torch.Tensor:
 
 def test_mse(model: CAE, images: torch.Tensor, variant: str) -> float:
     with torch.no_grad():
-        total = sum(F.mse_loss(forward(model, x, variant), x, reduction="sum").item()
-                    for x in to_unit_rgb(images).split(BATCH))  # fmt: skip
+        total = sum(
+            F.mse_loss(forward(model, x, variant), x, reduction="sum").item() for x in to_unit_rgb(images).split(BATCH)
+        )
     return total / (len(images) * 3 * 32 * 32)
 
 
@@ -69,8 +70,11 @@ def train_one(arch: str, variant: str, seed: int, data: ImageDataModule, epochs:
             loss.backward()
             opt.step()
     seconds = time.perf_counter() - start
-    return {"test_fp32": test_mse(model, data.test_set, "fp32"), "test_bf16": test_mse(model, data.test_set, "bf16"),
-            "seconds": seconds}  # fmt: skip
+    return {
+        "test_fp32": test_mse(model, data.test_set, "fp32"),
+        "test_bf16": test_mse(model, data.test_set, "bf16"),
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
@@ -82,15 +86,21 @@ def main() -> None:
     args = parser.parse_args()
     data = ImageDataModule("photos")
     data.setup()
-    print(f"{args.arch}, photos ({len(data.train_set)} training images), {args.epochs} epochs, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)  # fmt: skip
+    print(
+        f"{args.arch}, photos ({len(data.train_set)} training images), {args.epochs} epochs, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
+        flush=True,
+    )
     results: dict[str, list[dict]] = {}
     for seed in args.seeds:  # variants alternate within a seed
         for variant in args.variants:
             r = train_one(args.arch, variant, seed, data, args.epochs)
             results.setdefault(variant, []).append(r)
-            print(f"  seed {seed} {variant:14s} test MSE fp32 eval {r['test_fp32']:.5f}  bf16 eval "
-                  f"{r['test_bf16']:.5f}  ({r['seconds']:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"  seed {seed} {variant:14s} test MSE fp32 eval {r['test_fp32']:.5f}  bf16 eval "
+                f"{r['test_bf16']:.5f}  ({r['seconds']:.0f} s)",
+                flush=True,
+            )
     base = statistics.mean(r["test_fp32"] for r in results.get("fp32", [])) if "fp32" in results else None
     print("\n| trained as | test MSE, fp32 eval (mean ± std) | bf16 eval | vs fp32-trained |\n|---|--:|--:|--:|")
     for variant, rs in results.items():

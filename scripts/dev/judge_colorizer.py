@@ -30,9 +30,15 @@ from autoenc.model.metrics import colour_distance, colourfulness
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DEFAULTS = {"ckpt": str(SHIPPED_COLORIZER), "out": None, "temperature": None, "saturation": None, "beside": None,
-            "tag": "",
-            "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry"}  # fmt: skip
+DEFAULTS = {
+    "ckpt": str(SHIPPED_COLORIZER),
+    "out": None,
+    "temperature": None,
+    "saturation": None,
+    "beside": None,
+    "tag": "",
+    "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry",
+}
 
 
 def gray(rgb: torch.Tensor) -> torch.Tensor:
@@ -53,8 +59,10 @@ def main(argv: list[str]) -> int:
         set_saturation(model, args.saturation)
     beside = load_checkpoint(args.beside)[0] if args.beside else None
     lab = lambda x: ColourMaths().rgb_to_lab((x.clamp(-1, 1) + 1) / 2)  # noqa: E731
-    print("| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth | "
-          "colour distance, colorized | colour distance, gray |")  # fmt: skip
+    print(
+        "| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth | "
+        "colour distance, colorized | colour distance, gray |"
+    )
     print("|---|---|--:|--:|--:|--:|--:|")
     for name in str(args.names).split(","):
         truth = to_tensor(np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]))

@@ -47,9 +47,19 @@ def option(argv: list[str], name: str) -> str | None:
 def train_colorizer(root: str, run: Path, overrides: list[str]) -> Path:
     """The shipped colorizer's training, trained afresh into run (retrain=true: an earlier run there is
     set aside, not deleted) -> its best checkpoint."""
-    cmd = [sys.executable, str(ROOT / "train.py"), "arch=32-48-64_single", "task=y2uv", "dataset=images",
-           f"dataset.root={root}", "trainer.max_epochs=15", "trainer.enable_progress_bar=false", "retrain=true",
-           f"hydra.run.dir={run}", *overrides]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "arch=32-48-64_single",
+        "task=y2uv",
+        "dataset=images",
+        f"dataset.root={root}",
+        "trainer.max_epochs=15",
+        "trainer.enable_progress_bar=false",
+        "retrain=true",
+        f"hydra.run.dir={run}",
+        *overrides,
+    ]
     if subprocess.run(cmd).returncode != 0:
         raise UserError("the colorizer's training failed (its message is above); nothing written to the assets")
     return run / "checkpoints" / "best.ckpt"
@@ -98,8 +108,10 @@ def make(argv: list[str]) -> int:
     if ckpt and overrides:
         raise UserError(f"{' '.join(overrides)}: train.py overrides, but vivid=true ckpt=... trains nothing")
     if root is None and not ckpt:
-        raise UserError("usage: python scripts/dev/make_colorizer.py root=<folder of CIFAR-10's pictures> [vivid=true "
-                        "[ckpt=<checkpoint>]] [out=<file>] [run=<folder>] [train.py overrides]")  # fmt: skip
+        raise UserError(
+            "usage: python scripts/dev/make_colorizer.py root=<folder of CIFAR-10's pictures> [vivid=true "
+            "[ckpt=<checkpoint>]] [out=<file>] [run=<folder>] [train.py overrides]"
+        )
     out = Path(option(argv, "out") or (VIVID_COLORIZER if vivid else SHIPPED_COLORIZER))
     run = Path(option(argv, "run") or ROOT / "outputs" / "colorizer")
     source = Path(ckpt) if ckpt else train_colorizer(root, run, overrides)

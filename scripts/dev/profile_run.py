@@ -32,16 +32,23 @@ def costs() -> dict[str, list]:
         "training steps (forward, backward, Adam; with the two lines below)": [AutoEncoder.training_step],
         "  metric updates (train MSE)": [WeightedMean.update],
         "  step logging (Lightning's logger connector)": [(CONNECTOR, "update_train_step_metrics")],
-        "progress bar": [(PROGRESS, "on_train_batch_end"), (PROGRESS, "on_train_epoch_end"),
-                         (PROGRESS, "on_validation_batch_end")],
-        "epoch logging (metrics, TensorBoard scalars)": [AutoEncoder.on_train_epoch_end,
-                                                         (CONNECTOR, "update_train_epoch_metrics")],
+        "progress bar": [
+            (PROGRESS, "on_train_batch_end"),
+            (PROGRESS, "on_train_epoch_end"),
+            (PROGRESS, "on_validation_batch_end"),
+        ],
+        "epoch logging (metrics, TensorBoard scalars)": [
+            AutoEncoder.on_train_epoch_end,
+            (CONNECTOR, "update_train_epoch_metrics"),
+        ],
         "validation steps": [AutoEncoder.validation_step],
         "image grid (TensorBoard)": [AutoEncoder.on_validation_epoch_end],
-        "checkpoint writes": [("callbacks/model_checkpoint.py", "on_validation_end"),
-                              ("callbacks/model_checkpoint.py", "on_train_epoch_end")],
+        "checkpoint writes": [
+            ("callbacks/model_checkpoint.py", "on_validation_end"),
+            ("callbacks/model_checkpoint.py", "on_train_epoch_end"),
+        ],
         "graph trace (TensorBoard graph)": [("loggers/tensorboard.py", "log_graph")],
-    }  # fmt: skip
+    }
 
 
 def cumulative(stats: pstats.Stats, where) -> float:
@@ -75,8 +82,10 @@ def main() -> None:
     epochs = models[0].throughput.epochs
     images = metrics["sizes"]["train"] // metrics["batch_size"] * metrics["batch_size"]
     warmup = images / epochs[0] - images / statistics.median(epochs) if len(epochs) > 1 else float("nan")
-    print(f"{' '.join(overrides)}: fit {fit:.2f} s under cProfile, {len(epochs)} epochs, "
-          f"training {metrics['train_images_per_s']:.0f} img/s (median epoch, profiled)\n")  # fmt: skip
+    print(
+        f"{' '.join(overrides)}: fit {fit:.2f} s under cProfile, {len(epochs)} epochs, "
+        f"training {metrics['train_images_per_s']:.0f} img/s (median epoch, profiled)\n"
+    )
     print("| cost | seconds | share of the fit |\n|---|--:|--:|")
     for job, functions in costs().items():
         seconds = sum(cumulative(stats, where) for where in functions)

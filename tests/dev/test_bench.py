@@ -10,16 +10,32 @@ from conftest import ROOT
 
 
 def script(name: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "dev" / name), *args], capture_output=True, text=True,
-                       cwd=ROOT, timeout=timeout)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "dev" / name), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
 
 @pytest.mark.slow
 def test_bench_user_compares_train_py_with_a_plain_loop_and_the_bare_step(tmp_path):
-    r = script("bench_user.py", "--archs", "4-6-8", "--sizes", "800", "--epochs", "1", "--repeats", "1",
-               "--extra", "trainer.enable_progress_bar=false")  # fmt: skip
+    r = script(
+        "bench_user.py",
+        "--archs",
+        "4-6-8",
+        "--sizes",
+        "800",
+        "--epochs",
+        "1",
+        "--repeats",
+        "1",
+        "--extra",
+        "trainer.enable_progress_bar=false",
+    )
     assert "train.py extra: trainer.enable_progress_bar=false" in r.stdout
     row = next(line for line in r.stdout.splitlines() if line.startswith("| 800 | 4-6-8 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -37,12 +53,18 @@ def test_the_plain_loop_reports_each_epoch(tmp_path):
 
 
 def test_profile_run_splits_a_fit_into_the_framework_costs():
-    out = script("profile_run.py", "dataset=photos", "trainer=debug", "trainer.max_epochs=2",
-                 "trainer.accelerator=cpu").stdout  # fmt: skip
+    out = script(
+        "profile_run.py", "dataset=photos", "trainer=debug", "trainer.max_epochs=2", "trainer.accelerator=cpu"
+    ).stdout
     rows = {line.split(" | ")[0].strip("| "): line for line in out.splitlines() if line.startswith("| ")}
-    costs = ("training steps (forward, backward, Adam; with the two lines below)", "progress bar", "checkpoint writes",
-             "image grid (TensorBoard)", "graph trace (TensorBoard graph)",
-             "first epoch's warm-up (beyond the median epoch)")  # fmt: skip
+    costs = (
+        "training steps (forward, backward, Adam; with the two lines below)",
+        "progress bar",
+        "checkpoint writes",
+        "image grid (TensorBoard)",
+        "graph trace (TensorBoard graph)",
+        "first epoch's warm-up (beyond the median epoch)",
+    )
     assert all(cost in rows for cost in costs)
     share = float(rows["training steps (forward, backward, Adam; with the two lines below)"].split("|")[3].strip(" %"))
     assert 0 < share < 100

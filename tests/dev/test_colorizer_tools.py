@@ -1,6 +1,5 @@
 """The maintainer's colorizer tools (scripts/dev/make_colorizer.py, judge_colorizer.py)."""
 
-
 import numpy as np
 from conftest import import_script
 from PIL import Image
@@ -12,8 +11,11 @@ def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys)
     judge_colorizer = import_script("judge_colorizer")
 
     assert judge_colorizer.main(["names=astronaut,rocket", f"out={tmp_path}"]) == 0
-    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| a")
-            or line.startswith("| r")]  # fmt: skip
+    rows = [
+        line.split("|")[1:-1]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| a") or line.startswith("| r")
+    ]
     assert [r[0].strip() for r in rows] == ["astronaut", "rocket"]
     for row in rows:
         mse, gray_mse, ratio, distance, gray_distance = (float(v) for v in row[2:])
@@ -50,8 +52,12 @@ def test_make_colorizer_trains_and_chooses_the_vivid_gain_on_the_validation_spli
         chosen == 1.0 or curve[make_colorizer.GAINS.index(chosen)][1] <= curve[0][2]
     )
     # trained and given its gain in one command; an earlier run in the folder is set aside, not lost
-    assert make_colorizer.main(["vivid=true", f"root={pictures}", f"run={tmp_path / 'run'}", f"out={trained_vivid}",
-                                *quick]) == 0  # fmt: skip
+    assert (
+        make_colorizer.main(
+            ["vivid=true", f"root={pictures}", f"run={tmp_path / 'run'}", f"out={trained_vivid}", *quick]
+        )
+        == 0
+    )
     assert "saturation" in load_checkpoint(trained_vivid)[0].task.options
     assert len(list((tmp_path / "run").glob("replaced_*/checkpoints/best.ckpt"))) == 1
 
@@ -61,8 +67,10 @@ def test_make_colorizer_takes_the_largest_gain_under_the_gray_picture_and_refuse
 
     assert make_colorizer.choose_gain([(1.0, 0.1, 0.2), (1.1, 0.15, 0.2), (1.2, 0.3, 0.2)]) == 1.1
     assert make_colorizer.choose_gain([(1.0, 0.3, 0.2), (1.1, 0.4, 0.2)]) == 1.0  # none under gray: as predicted
-    for argv, words in ((["ckpt=x.ckpt"], "ckpt=... is for vivid=true"),
-                        (["vivid=true", "ckpt=x.ckpt", "trainer.max_epochs=1"], "vivid=true ckpt=... trains nothing"),
-                        (["vivid=true"], "usage:")):  # fmt: skip
+    for argv, words in (
+        (["ckpt=x.ckpt"], "ckpt=... is for vivid=true"),
+        (["vivid=true", "ckpt=x.ckpt", "trainer.max_epochs=1"], "vivid=true ckpt=... trains nothing"),
+        (["vivid=true"], "usage:"),
+    ):
         assert make_colorizer.main(argv) == 1
         assert words in capsys.readouterr().err
