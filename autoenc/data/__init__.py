@@ -1,0 +1,1 @@
+"""Data (conf/dataset): picture sources, their tile cache, the seeded split and the batches."""
