@@ -34,13 +34,13 @@ def main(cfg: DictConfig) -> float:
 
     from autoenc import OtherRunsFolder, UserError
     from autoenc.runs.record import holds_another_run, save_hydra_config
-    from autoenc.training.config import check_config
+    from autoenc.training.config import read_config
 
     try:
-        check_config(cfg)  # a bad number answers before Lightning's import (train() checks it again)
+        spec = read_config(cfg)  # a bad number answers before Lightning's import
         from autoenc.training.fit import train
 
-        return train(cfg)["best_val_mse"]
+        return train(cfg, spec)["best_val_mse"]
     except OtherRunsFolder as e:  # another run's folder: touch nothing of it
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise

@@ -1,4 +1,11 @@
-"""autoenc: Hydra-configured PyTorch Lightning convolutional autoencoders."""
+"""autoenc: Hydra-configured PyTorch Lightning convolutional autoencoders.
+
+Layers, each a subpackage that imports only those below it: data, model, speed, runs, scale ->
+training -> inference -> report -> cli (the user commands). The errors every layer raises are here."""
+
+from pathlib import Path
+
+CONF = Path(__file__).resolve().parents[1] / "conf"  # the project's config groups (train.py, eval.py)
 
 
 class UserError(Exception):

@@ -16,9 +16,8 @@ from autoenc.data.datamodule import ImageDataModule
 from autoenc.model.tasks import TASKS
 from autoenc.speed import settings as speed
 from autoenc.speed.cuda_graph import set_capturable, wanted
-from autoenc.training.config import check_config
+from autoenc.training.config import one_device, read_config
 from autoenc.training.dashboard import Throughput
-from autoenc.training.fit import graph_the_step
 from autoenc.training.module import AutoEncoder
 
 
@@ -138,7 +137,7 @@ def test_cuda_graphs_only_on_a_single_device_strategy(monkeypatch):
         wanted("true", "gpu", "bf16-mixed", single_device=False)
     ddp = L.Trainer(accelerator="cpu", strategy="ddp", devices=1, logger=False)
     assert not isinstance(ddp.strategy, SingleDeviceStrategy)  # trainer=ddp trainer.devices=1 stays DDP
-    assert not graph_the_step("auto", ddp)
+    assert not one_device({"strategy": "ddp", "devices": 1}) and one_device({"strategy": "auto", "devices": 1})
 
 
 def test_a_cuda_graph_under_ddp_is_refused_before_anything_is_built(make_cfg, monkeypatch):
@@ -152,13 +151,13 @@ def test_a_cuda_graph_under_ddp_is_refused_before_anything_is_built(make_cfg, mo
             "speed.cuda_graph=true",
         )
         with pytest.raises(UserError, match="not under DDP"):
-            check_config(cfg)
-    check_config(make_cfg("trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true"))
+            read_config(cfg)
+    read_config(make_cfg("trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true"))
 
 
 def test_speed_malloc_keep_mb_out_of_range_says_so(make_cfg):
     with pytest.raises(UserError, match="speed.malloc_keep_mb=4096: must be an integer from 0"):
-        check_config(make_cfg("speed.malloc_keep_mb=4096"))
+        read_config(make_cfg("speed.malloc_keep_mb=4096"))
 
 
 # (native bf16, compute capability) -> precision=auto: H100/A100, T4, V100, P100

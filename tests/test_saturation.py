@@ -17,7 +17,7 @@ from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb,
 from autoenc.model.metrics import colourfulness
 from autoenc.model.tasks import get_task
 from autoenc.report.cells import task_label
-from autoenc.training.config import check_config
+from autoenc.training.config import read_config
 
 
 def test_saturation_scales_the_chroma_and_keeps_the_luma():
@@ -52,8 +52,8 @@ def test_an_impossible_saturation_is_one_line(task, value, message):
 
 def test_training_refuses_a_saturation_it_would_never_see(make_cfg):
     with pytest.raises(UserError, match="task.saturation=2: a decoding setting, which training never sees"):
-        check_config(make_cfg("task=y2uv", "+task.saturation=2"))
-    check_config(make_cfg("task=y2uv", "+task.saturation=1"))
+        read_config(make_cfg("task=y2uv", "+task.saturation=2"))
+    read_config(make_cfg("task=y2uv", "+task.saturation=1"))
 
 
 def test_the_table_keeps_saturations_apart():

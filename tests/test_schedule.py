@@ -9,7 +9,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
 from autoenc import UserError
 from autoenc.report.table import aggregate
-from autoenc.training.config import check_config
+from autoenc.training.config import read_config
 from autoenc.training.fit import train
 
 SHORT = ("dataset=photos", "trainer=debug", "trainer.limit_train_batches=5", *QUIET)
@@ -103,13 +103,13 @@ def test_early_stopping_ends_the_run_when_val_mse_stops_improving(tmp_path):
 )
 def test_a_bad_schedule_setting_is_one_line_before_anything_is_built(make_cfg, overrides, message):
     with pytest.raises(UserError, match=message):
-        check_config(make_cfg(*overrides))
+        read_config(make_cfg(*overrides))
 
 
 def test_a_schedule_and_a_cuda_graph_are_refused_together(make_cfg, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.raises(UserError, match="a captured step keeps the learning rate"):
-        check_config(
+        read_config(
             make_cfg(
                 "trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true", "scheduler=onecycle"
             )

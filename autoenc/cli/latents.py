@@ -21,7 +21,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-CONF = Path(__file__).resolve().parents[2] / "conf"  # the project's config groups
+from autoenc import CONF
 
 
 def latents(cfg: DictConfig) -> dict:

@@ -18,8 +18,17 @@ class Batches:
     group > 1 each item is a tuple of up to `group` consecutive batches (one gather), which the
     training step takes in turn (speed.steps_per_call)."""
 
-    def __init__(self, images: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 rank: int = 0, world: int = 1, group: int = 1, limit: int | float = 1.0):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        group: int = 1,
+        limit: int | float = 1.0,
+    ):
         self.images, self.batch_size, self.shuffle, self.seed = images, batch_size, shuffle, seed
         self.group, self.limit = max(1, int(group)), limit
         self.rank, self.world, self.epoch = rank, world, 0
@@ -67,9 +76,15 @@ class Batches:
 def batches_within(batches: int, limit: int | float) -> int:
     """How many of `batches` a limit leaves: an int is a count, a float a fraction (as Lightning
     reads trainer.limit_train_batches); at least one batch, where there is one."""
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0 or (
-            isinstance(limit, float) and limit > 1):
-        raise UserError(f"trainer.limit_train_batches={limit}: must be a number of batches (a positive integer) "
-                        "or a fraction in (0, 1]")
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, (int, float))
+        or limit <= 0
+        or (isinstance(limit, float) and limit > 1)
+    ):
+        raise UserError(
+            f"trainer.limit_train_batches={limit}: must be a number of batches (a positive integer) "
+            "or a fraction in (0, 1]"
+        )
     kept = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
     return max(kept, min(batches, 1))

@@ -39,8 +39,9 @@ def checksum(array: np.ndarray) -> str:
 Built = tuple[np.ndarray, list[str], list[int]]  # tiles, warnings, tiles of each file
 
 
-def cached_tiles(cache_dir: str | os.PathLike, root: Path, files: list[Path], settings: str,
-                 build: Callable[[], Built]) -> tuple[np.ndarray, list[int]]:
+def cached_tiles(
+    cache_dir: str | os.PathLike, root: Path, files: list[Path], settings: str, build: Callable[[], Built]
+) -> tuple[np.ndarray, list[int]]:
     """The folder's (tiles, tiles of each file) from the cache, or build() them (tiles, warnings,
     tiles of each file) and store them. The warnings of the build (skipped pictures) are given
     again on every use."""
@@ -87,8 +88,9 @@ def store(folder: Path, data: Path, record: Path, tiles: np.ndarray, meta: dict)
         write_atomic(data, lambda f: np.save(f, tiles, allow_pickle=False))
         write_atomic(record, lambda f: f.write(json.dumps(meta).encode()))
     except OSError as e:
-        warnings.warn(f"could not write the tile cache in {folder} ({e.strerror or e}); going on without it",
-                      stacklevel=4)
+        warnings.warn(
+            f"could not write the tile cache in {folder} ({e.strerror or e}); going on without it", stacklevel=4
+        )
         return
     for old in folder.glob("images-*.json"):
         try:

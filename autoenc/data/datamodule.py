@@ -4,7 +4,6 @@ seeded split -> batches.
 Images stay uint8 in memory; the LightningModule converts each batch to [-1, 1] floats.
 """
 
-
 import lightning as L
 import numpy as np
 import torch

@@ -141,8 +141,9 @@ def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str
     return folder_pictures(root, on_error, cache_dir)[0]
 
 
-def folder_pictures(root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def folder_pictures(
+    root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(tiles, label of each tile, class names): every picture under root (recursively), as RGB,
     cut into non-overlapping 32x32 tiles; its class is the folder it is in (torchvision
     ImageFolder's root/<class>/x.png; root/train/<class>/x.png likewise), -1 for a picture in

@@ -76,7 +76,7 @@ def evaluate(cfg: DictConfig) -> dict:
             "images": len(images),
             "dataset_root": str(Path(dataset["root"]).expanduser()) if dataset.get("root") else None,
         },
-        **{key.replace("/", "_"): value for key, value in test.items()},
+        **{key.replace("/", "_"): value for key, value in test.items() if key.startswith("test/")},
         "loss": model.objective.name,
         **model.decoding(),  # classify's temperature, a colour task's saturation
     }

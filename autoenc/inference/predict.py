@@ -20,8 +20,8 @@ from autoenc.runs.folder import DamagedCheckpoint, read_checkpoint
 from autoenc.training.module import AutoEncoder
 
 HPARAMS = tuple(inspect.signature(AutoEncoder.__init__).parameters)[1:]  # its arguments, as hparams records them
-SHIPPED_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/dev/make_colorizer.py
-VIVID_COLORIZER = Path(__file__).parent / "assets" / "colorizer_y2uv_vivid.ckpt"  # ... vivid=true (task.saturation)
+SHIPPED_COLORIZER = Path(__file__).parents[1] / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/dev/make_colorizer.py
+VIVID_COLORIZER = Path(__file__).parents[1] / "assets" / "colorizer_y2uv_vivid.ckpt"  # ... vivid=true (task.saturation)
 KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
 
 

@@ -8,10 +8,8 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from autoenc import UserError
+from autoenc import CONF, UserError
 from autoenc.runs.record import PROBE_FILE
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def score_runs(sweep: Path, pictures: dict[str, Path]) -> int:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
-from omegaconf import DictConfig
 
 from autoenc import OtherRunsFolder, UserError
 
@@ -152,16 +151,16 @@ def read_checkpoint(path: Path) -> dict:
     return ckpt
 
 
-def previous_state(out: Path, cfg: DictConfig) -> tuple[dict | None, str | None]:
+def previous_state(out: Path, retrain: bool, ckpt_path: str | None) -> tuple[dict | None, str | None]:
     """(finished metrics, checkpoint to resume from) of an earlier run in this output dir.
     ckpt_path=... resumes from that file; retrain=true sets earlier results aside."""
     metrics = out / "metrics.json"
-    if cfg.get("retrain"):
-        return None, cfg.get("ckpt_path")  # train() set the earlier run aside (set_aside_earlier_run)
-    if cfg.get("ckpt_path"):
-        if not Path(cfg.ckpt_path).is_file():
-            raise UserError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint")
-        return None, str(cfg.ckpt_path)
+    if retrain:
+        return None, ckpt_path  # train() set the earlier run aside (set_aside_earlier_run)
+    if ckpt_path:
+        if not Path(ckpt_path).is_file():
+            raise UserError(f"ckpt_path={ckpt_path}: no such checkpoint")
+        return None, str(ckpt_path)
     if metrics.is_file():
         return json.loads(metrics.read_text()), None
     return None, newest_intact_checkpoint(out / "checkpoints")

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import OtherRunsFolder
 
 # Keys that change how a run goes, not what it trains (speed.* changes speed, not results:
-# tests/test_speed.py), or where it writes: two configs that differ only here are the same run.
+# tests/test_speed.py), or where it writes or logs: two configs that differ only here are the same run.
 NOT_THE_RUN = (
     "output_dir",
     "retrain",
@@ -21,6 +21,7 @@ NOT_THE_RUN = (
     "trainer.log_every_n_steps",
     "dataset.cache_dir",
     "dataset.download",
+    "logger",
 )
 
 PROBE_FILE = "probe/probe.json"  # a run's linear probe (autoenc/inference/latents.py, make_table --probe)

@@ -102,7 +102,6 @@ def apply(
     uncompiled one, so checkpoints of compiled and uncompiled runs are interchangeable."""
     if threads:
         torch.set_num_threads(int(threads))
-    model.channels_last = channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
     if compile:

@@ -7,7 +7,7 @@
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from lightning.pytorch.core.module import _jit_is_scripting
@@ -50,16 +50,6 @@ class RunLogger(TensorBoardLogger):
     about 0.25 s: a sweep's runs of the same network share the trace)."""
 
     traced: dict[tuple, tuple] = {}  # (module, its repr and mode, input shape, dtype, strides) -> the graph
-    optimizer_steps: Callable[[], int] | None = None  # train.py: the trainer's global_step
-
-    @rank_zero_only
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        """At the trainer's optimizer step (one per batch), as the image grids and a resume's purge
-        are, not at Lightning's count of training_step calls: with blocks of batches
-        (speed.steps_per_call) that count is smaller."""
-        if step is not None and self.optimizer_steps is not None:
-            step = self.optimizer_steps()
-        super().log_metrics(metrics, step)
 
     @rank_zero_only
     def log_graph(self, model: torch.nn.Module, input_array: torch.Tensor | None = None) -> None:
@@ -139,11 +129,16 @@ def mark_shown_first(experiment: Summary, names: tuple[str, ...]) -> None:
 def finish(logger: TensorBoardLogger, hparams: dict, metrics: dict, step: int) -> None:
     """At the end: the results that the test loop did not log, then the session's end (its
     HPARAMS status turns to success)."""
-    logged = {"val/best_mse": metrics["best_val_mse"], "train/seconds": metrics["train_seconds"]}
-    logger.log_metrics({k: v for k, v in logged.items() if v is not None}, step)
+    logger.log_metrics(final_scalars(metrics), step)
     _, _, session_end = hparams_summary(hparams, {})
     _writer(logger).add_summary(session_end)
     logger.experiment.flush()
+
+
+def final_scalars(metrics: dict) -> dict[str, float]:
+    """The results that the test loop does not log: the best val MSE and the training time."""
+    logged = {"val/best_mse": metrics["best_val_mse"], "train/seconds": metrics["train_seconds"]}
+    return {k: v for k, v in logged.items() if v is not None}
 
 
 def record(logger: TensorBoardLogger, hparams: dict, metrics: dict, config_yaml: str, network: str) -> None:

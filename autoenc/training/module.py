@@ -41,11 +41,15 @@ class AutoEncoder(L.LightningModule):
         scheduler: dict | None = None,
         task_options: dict | None = None,
         loss: dict | None = None,
+        channels_last: bool = True,
+        cuda_graph: bool = False,
     ):
+        """channels_last: the memory layout of the batches (speed.channels_last); cuda_graph: capture
+        the training step (speed.cuda_graph). Both change speed, not results: not hyper-parameters."""
         super().__init__()
         check_optimizer(optimizer)  # before anything else: a checkpoint's hyper-parameters come here too
         self.schedule = check_scheduler(scheduler)
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["channels_last", "cuda_graph"])
         self.task = get_task(task, **(task_options or {}))
         self.objective = build_loss(loss, task, self.task.out_channels)  # conf/loss: what the net outputs
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.objective.out_channels)
@@ -61,8 +65,7 @@ class AutoEncoder(L.LightningModule):
         self.test_input = RGBScores()  # restoration tasks: the degraded input itself ("do nothing")
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
         self._grid: tuple[torch.Tensor, ...] | None = None
-        self.channels_last = True  # memory layout of the batches (autoenc.speed.settings.apply sets it)
-        self.cuda_graph = False  # capture the training step (speed.cuda_graph; autoenc.speed.settings.apply sets it)
+        self.channels_last, self.cuda_graph = channels_last, cuda_graph
         self._graphed: GraphedStep | None = None
         self.first_step_at: float | None = None  # wall clock, when training starts (metrics.json timing)
         self.example_input_array = torch.zeros(1, self.task.in_channels, 32, 32)  # summaries and graph
@@ -214,7 +217,14 @@ class AutoEncoder(L.LightningModule):
         if scheduler is not None and count % self.schedule["frequency"] == 0:
             scheduler.step(mse) if mse is not None else scheduler.step()
 
+    def _at_optimizer_step(self) -> None:
+        """Every logger gets this epoch's scalars at the optimizer step, one per batch (Lightning counts
+        training_step calls, fewer with blocks of batches: speed.steps_per_call); and the epoch."""
+        self.log("step", float(self.global_step))
+        self.log("epoch", float(self.current_epoch))
+
     def on_train_epoch_end(self) -> None:
+        self._at_optimizer_step()
         mse = self._epoch_metric("train", self.train_mse)
         self.log("train/images_per_s", self.throughput.end_epoch() * self.trainer.world_size)
         self.log("train/lr", float(self.trainer.optimizers[0].param_groups[0]["lr"]))
@@ -229,15 +239,18 @@ class AutoEncoder(L.LightningModule):
             self.val_mse.reset()
             self.val_loss.reset()
             return
+        self._at_optimizer_step()
         self._epoch_metric("val", self.val_mse)
         if self.monitor == "val/loss":
             self._epoch_metric("val", self.val_loss, "loss")
-        if self._grid is not None and isinstance(self.logger, TensorBoardLogger):
+        board = next((logger for logger in self.loggers if isinstance(logger, TensorBoardLogger)), None)
+        if self._grid is not None and board is not None:
             # at the global step, as every scalar: a resumed run purges what its killed self logged after it
-            dashboard.add_grid(self.logger, "val/input_prediction_target", self._grid, GRID_IMAGES, self.global_step)
+            dashboard.add_grid(board, "val/input_prediction_target", self._grid, GRID_IMAGES, self.global_step)
         self._grid = None
 
     def on_test_epoch_end(self) -> None:
+        self._at_optimizer_step()
         self.log("test/mse", self.test_mse.compute())
         for key, value in self.test_rgb.compute().items():
             self.log(f"test/{key}", value)

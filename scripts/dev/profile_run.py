@@ -68,8 +68,8 @@ def main() -> None:
 
     overrides = sys.argv[1:]
     models = []
-    make_model = train_module.make_model
-    train_module.make_model = lambda cfg: models.append(make_model(cfg)) or models[-1]
+    build_model = train_module.build_model
+    train_module.build_model = lambda spec: models.append(build_model(spec)) or models[-1]
     with tempfile.TemporaryDirectory() as out, initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[f"output_dir={out}", *overrides])
         profiler = cProfile.Profile()
