@@ -11,8 +11,9 @@ from torchvision.datasets import CIFAR10
 
 from autoenc import UserError
 from autoenc.data.batches import Batches
+from autoenc.data.cifar10 import load_cifar10
 from autoenc.data.datamodule import ImageDataModule, split_indices
-from autoenc.data.sources import array_pictures, folder_pictures, folder_tiles, load_cifar10, photo_tiles, tiles
+from autoenc.data.tiles import array_pictures, folder_pictures, photo_tiles, tiles
 
 
 def write_cifar10(folder: Path, per_batch: int = 6, seed: int = 0) -> np.ndarray:
@@ -127,7 +128,7 @@ def test_folder_of_pictures(tmp_path):
     assert classes == ["sub"] and labels.tolist() == [-1] * 6 + [0] * 6  # the folder a picture is in is its class
     np.testing.assert_array_equal(t[0], np.asarray(Image.open(tmp_path / "a.png"))[:32, :32])
     with pytest.raises(UserError, match="broken.png"):
-        folder_tiles(tmp_path, on_error="raise")
+        folder_pictures(tmp_path, on_error="raise")[0]
 
 
 def pictures(folder: Path, n: int = 4) -> None:
@@ -142,7 +143,7 @@ def test_the_tile_cache_is_built_once_then_reused(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = folder_pictures(tmp_path / "pics", cache_dir=cache)
     assert len(list(cache.glob("images-*.npy"))) == 1 and len(list(cache.glob("images-*.json"))) == 1
-    monkeypatch.setattr("autoenc.data.sources.decode", lambda *a: pytest.fail("decoded again despite the cache"))
+    monkeypatch.setattr("autoenc.data.tiles.decode", lambda *a: pytest.fail("decoded again despite the cache"))
     again = folder_pictures(tmp_path / "pics", cache_dir=cache)
     np.testing.assert_array_equal(again[0], first[0])
     np.testing.assert_array_equal(again[1], first[1])  # each tile's class, from the cached tiles per file
@@ -152,16 +153,16 @@ def test_the_tile_cache_is_built_once_then_reused(tmp_path, monkeypatch):
 def test_the_tile_cache_follows_the_pictures(tmp_path):
     pictures(tmp_path / "pics")
     cache = tmp_path / "cache"
-    first = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    first = folder_pictures(tmp_path / "pics", cache_dir=cache)[0]
     picture = tmp_path / "pics" / "p0.png"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(picture)  # changed
     os.utime(picture, ns=(picture.stat().st_atime_ns, picture.stat().st_mtime_ns + 10**9))
-    changed = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    changed = folder_pictures(tmp_path / "pics", cache_dir=cache)[0]
     assert changed.shape == first.shape and (changed[:4] == 0).all() and not (first[:4] == 0).all()
     Image.fromarray(np.full((32, 32, 3), 7, np.uint8)).save(tmp_path / "pics" / "z_added.png")  # added
-    assert len(folder_tiles(tmp_path / "pics", cache_dir=cache)) == 17
+    assert len(folder_pictures(tmp_path / "pics", cache_dir=cache)[0]) == 17
     (tmp_path / "pics" / "p1.png").unlink()  # removed
-    assert len(folder_tiles(tmp_path / "pics", cache_dir=cache)) == 13
+    assert len(folder_pictures(tmp_path / "pics", cache_dir=cache)[0]) == 13
     assert len(list(cache.glob("images-*.npy"))) == 1  # one cache per folder: older ones dropped
 
 
@@ -169,7 +170,7 @@ def test_the_tile_cache_follows_the_pictures(tmp_path):
 def test_a_damaged_tile_cache_is_rebuilt_with_a_warning(tmp_path, damage):
     pictures(tmp_path / "pics")
     cache = tmp_path / "cache"
-    first = folder_tiles(tmp_path / "pics", cache_dir=cache)
+    first = folder_pictures(tmp_path / "pics", cache_dir=cache)[0]
     (data,) = cache.glob("images-*.npy")
     raw = bytearray(data.read_bytes())
     if damage == "truncate":
@@ -178,7 +179,7 @@ def test_a_damaged_tile_cache_is_rebuilt_with_a_warning(tmp_path, damage):
         raw[-100] ^= 0xFF  # one pixel changed: same size, wrong checksum
     data.write_bytes(bytes(raw))
     with pytest.warns(UserWarning, match="tile cache .* is damaged"):
-        again = folder_tiles(tmp_path / "pics", cache_dir=cache)
+        again = folder_pictures(tmp_path / "pics", cache_dir=cache)[0]
     np.testing.assert_array_equal(again, first)
     np.testing.assert_array_equal(np.load(data), first)  # and the cache is whole again
 
@@ -188,14 +189,14 @@ def test_a_cached_folder_warns_about_its_skipped_pictures_every_time(tmp_path):
     (tmp_path / "pics" / "broken.png").write_bytes(b"not a picture")
     for _ in range(2):
         with pytest.warns(UserWarning, match="skipped 1 unreadable picture"):
-            folder_tiles(tmp_path / "pics", cache_dir=tmp_path / "cache")
+            folder_pictures(tmp_path / "pics", cache_dir=tmp_path / "cache")[0]
 
 
 def test_empty_or_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="gave 0 tiles"):
-        folder_tiles(tmp_path)
+        folder_pictures(tmp_path)[0]
     with pytest.raises(UserError, match="not a folder"):
-        folder_tiles(tmp_path / "nowhere")
+        folder_pictures(tmp_path / "nowhere")[0]
     with pytest.raises(UserError, match="dataset.root="):
         ImageDataModule("images", root=None).setup()
 

@@ -44,7 +44,7 @@ def attached(task: str, data: ImageDataModule) -> AutoEncoder:
     return model
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task", list(TASKS))
 def test_a_training_step_makes_no_tensor_from_python_data(task, photos):
     """colour split, forward, loss, backward, optimizer step and to_rgb create no tensor from
     Python data: on a GPU each would be a host copy that waits for the queue, and a CUDA graph
@@ -228,8 +228,10 @@ def test_a_compiled_run_and_a_plain_one_share_their_checkpoints(y2uv_run, make_c
     checkpoint evaluates, colorizes, exports and resumes without compile, and the reverse."""
     from conftest import QUIET, compose_config
 
+    from autoenc.inference.checkpoints import load_checkpoint
     from autoenc.inference.evaluate import evaluate
-    from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb
+    from autoenc.inference.export import export_onnx
+    from autoenc.inference.predict import predict_rgb
     from autoenc.training.fit import train
 
     args = ("dataset=photos", "task=y2uv", "trainer=debug", *QUIET)

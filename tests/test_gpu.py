@@ -12,7 +12,9 @@ import torch
 from conftest import ROOT, compose_config
 
 from autoenc.data.datamodule import ImageDataModule
-from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb
+from autoenc.inference.checkpoints import load_checkpoint
+from autoenc.inference.export import export_onnx
+from autoenc.inference.predict import predict_rgb
 from autoenc.training.fit import train
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")]

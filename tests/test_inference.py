@@ -12,8 +12,10 @@ from kornia.color import rgb_to_yuv
 from PIL import Image
 
 from autoenc import UserError
+from autoenc.inference.checkpoints import load_checkpoint
 from autoenc.inference.evaluate import evaluate
-from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb, read_picture
+from autoenc.inference.export import export_onnx
+from autoenc.inference.predict import predict_rgb, read_picture
 from autoenc.training.module import AutoEncoder
 from autoenc.training.optim import allowed_optimizers
 
@@ -215,7 +217,7 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
-    from autoenc.inference.predict import SHIPPED_COLORIZER
+    from autoenc.inference.checkpoints import SHIPPED_COLORIZER
 
     model, ckpt = load_checkpoint(SHIPPED_COLORIZER)
     assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "images"  # CIFAR-10 content
@@ -236,7 +238,7 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
 
 
 def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_path, capsys):
-    from autoenc.inference.predict import SHIPPED_COLORIZER, VIVID_COLORIZER
+    from autoenc.inference.checkpoints import SHIPPED_COLORIZER, VIVID_COLORIZER
 
     vivid, shipped = load_checkpoint(VIVID_COLORIZER)[0], load_checkpoint(SHIPPED_COLORIZER)[0]
     assert vivid.task.options["saturation"] > 1 and VIVID_COLORIZER.stat().st_size < 2 * 2**20

@@ -12,8 +12,9 @@ from conftest import QUIET, ROOT, compose_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
+from autoenc.inference.checkpoints import load_checkpoint
 from autoenc.inference.evaluate import evaluate
-from autoenc.inference.predict import export_onnx, load_checkpoint
+from autoenc.inference.export import export_onnx
 from autoenc.model.loss import ColourClasses, check_loss
 from autoenc.report.table import make_table
 from autoenc.training.fit import train

@@ -10,7 +10,7 @@ from conftest import import_script
 from PIL import Image
 
 from autoenc.data.pictures import read, to_8_bits
-from autoenc.data.sources import decode
+from autoenc.data.tiles import decode
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (24, 40, 3), dtype=np.uint8)  # H 24, W 40

@@ -288,3 +288,32 @@ def test_make_table_scores_every_run_on_files_of_pictures(tmp_path, y2uv_run, ca
     assert "give NAME=FILE" in capsys.readouterr().err
     assert make_table.main([str(sweep), "--pictures", f"gone={tmp_path / 'gone.npz'}"]) == 1
     assert capsys.readouterr().err.strip() == f"error: --pictures gone={tmp_path / 'gone.npz'}: no such file"
+
+
+def curves_run(arch: str, lr: float, epochs: int, seed: int) -> dict:
+    """A run as make_table collects it, for the plots: its cell and its validation curve."""
+    curve = [0.1 / (1 + e) / (1 + lr) for e in range(epochs)]
+    return {
+        "arch": arch,
+        "task": "y2uv",
+        "dataset": "photos",
+        "epochs": epochs,
+        "max_epochs": epochs,
+        "lr": lr,
+        "scheduler": "none",
+        "seed": seed,
+        "history": {"val_mse": curve},
+    }
+
+
+def test_the_curve_plot_names_each_line_by_what_varies(tmp_path):
+    from autoenc.report.plots import plot_curves
+
+    by_lr = [curves_run(a, lr, 3, s) for a in ("classic", "4-6-8") for lr in (1e-3, 2e-3) for s in (0, 1)]
+    legends = plot_curves(by_lr, tmp_path / "lr.png")
+    assert legends == {"y2uv": ["classic lr 0.002", "classic lr 0.001", "4-6-8 lr 0.002", "4-6-8 lr 0.001"]}
+    by_epochs = [curves_run("classic", 1e-3, e, 0) for e in (5, 15)]
+    assert plot_curves(by_epochs, tmp_path / "ep.png") == {"y2uv": ["classic 5 ep", "classic 15 ep"]}
+    early = {**curves_run("classic", 1e-3, 15, 1), "epochs": 9}  # early stopping: still the 15-epoch cell
+    assert plot_curves([*by_epochs, early], tmp_path / "ep.png") == {"y2uv": ["classic 5 ep", "classic 15 ep"]}
+    assert plot_curves(by_lr[:2], tmp_path / "one.png") == {"y2uv": ["classic"]}  # nothing varies: the arch

@@ -12,9 +12,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from autoenc import UserError
 from autoenc.model.degrade import fixed_normal, fixed_uniform, picture_seeds
-from autoenc.model.tasks import RESTORATION, get_task
+from autoenc.model.tasks import TASKS, get_task, restores
 from autoenc.report.table import make_table
 from autoenc.training.fit import train
+
+RESTORATION = [name for name in TASKS if restores(name)]
 
 RGB = ((torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).round() / 127.5 - 1).to(
     memory_format=torch.channels_last

@@ -12,8 +12,10 @@ from conftest import ROOT, compose_config, import_script
 from PIL import Image
 
 from autoenc import UserError
+from autoenc.inference.checkpoints import load_checkpoint, set_saturation, slim_checkpoint
 from autoenc.inference.evaluate import evaluate
-from autoenc.inference.predict import export_onnx, load_checkpoint, predict_rgb, set_saturation, slim_checkpoint
+from autoenc.inference.export import export_onnx
+from autoenc.inference.predict import predict_rgb
 from autoenc.model.metrics import colourfulness
 from autoenc.model.tasks import get_task
 from autoenc.report.cells import task_label

@@ -9,7 +9,7 @@ from autoenc.model.tasks import TASKS, get_task
 RGB = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", list(TASKS))
 def test_round_trip_is_exact(name):
     task = get_task(name)
     x, y = task.split(RGB)

@@ -20,15 +20,14 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from autoenc import UserError
-from autoenc.inference.predict import (
+from autoenc.inference.checkpoints import (
     SHIPPED_COLORIZER,
     VIVID_COLORIZER,
     load_checkpoint,
-    picture_files,
-    run_on_files,
     set_saturation,
     set_temperature,
 )
+from autoenc.inference.predict import picture_files, run_on_files
 
 MODELS = {"default": SHIPPED_COLORIZER, "vivid": VIVID_COLORIZER}  # model=...: the shipped colorizers
 DEFAULTS = {

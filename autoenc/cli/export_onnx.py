@@ -13,7 +13,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from autoenc import UserError
-from autoenc.inference.predict import export_onnx
+from autoenc.inference.export import export_onnx
 
 DEFAULTS = {"ckpt": None, "output": None, "opset": 17}
 

@@ -29,9 +29,9 @@ def latents(cfg: DictConfig) -> dict:
 
     from autoenc import UserError
     from autoenc.data.datamodule import ImageDataModule
+    from autoenc.inference.checkpoints import load_checkpoint
     from autoenc.inference.latent_plots import plot_interpolation, plot_map, plot_neighbours
     from autoenc.inference.latents import check_labelled, encode, probe_model
-    from autoenc.inference.predict import load_checkpoint
 
     if OmegaConf.is_missing(cfg, "ckpt"):
         raise UserError("give the checkpoint: python scripts/latents.py ckpt=outputs/runs/.../checkpoints/best.ckpt")

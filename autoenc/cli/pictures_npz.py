@@ -17,7 +17,7 @@ import numpy as np
 
 from autoenc import UserError
 from autoenc.data.pictures import read
-from autoenc.data.sources import TILE
+from autoenc.data.tiles import TILE
 
 
 def main(argv: list[str]) -> int:

@@ -10,15 +10,7 @@ import torch
 
 from autoenc import UserError
 from autoenc.data.batches import Batches
-from autoenc.data.sources import (
-    SPLITS,
-    array_labels,
-    array_pictures,
-    check_dataset,
-    folder_pictures,
-    load_cifar10,
-    photo_tiles,
-)
+from autoenc.data.sources import SPLITS, check_dataset, load_source
 
 # --- split and batches ------------------------------------------------------------------
 
@@ -57,7 +49,7 @@ class ImageDataModule(L.LightningDataModule):
         train_limit: int | float = 1.0,
     ):
         super().__init__()
-        self.save_hyperparameters()  # into each checkpoint, so eval.py finds the run's data
+        self.save_hyperparameters(logger=False)  # into each checkpoint, so eval.py finds the run's data
         check_dataset(name, root, batch_size, split)
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
@@ -70,25 +62,14 @@ class ImageDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        images, n_official, labels, self.classes = self.load()
-        self.all_set = images = torch.from_numpy(np.ascontiguousarray(images))  # every picture, in order
-        idx = split_indices(len(images), self.split, self.split_seed, n_official)
+        loaded = load_source(self.name, self.root, self.download, self.on_error, self.cache_dir)
+        self.classes, labels = loaded.classes, loaded.labels
+        self.all_set = images = torch.from_numpy(np.ascontiguousarray(loaded.pictures))  # every picture, in order
+        idx = split_indices(len(images), self.split, self.split_seed, loaded.official_train)
         self.train_set, self.val_set, self.test_set = (images[i] for i in idx)
         labels = torch.from_numpy(labels) if labels is not None else torch.full((len(images),), -1)
         parts = zip(("train", "val", "test"), idx, strict=True)
         self.labels = {"all": labels, **{part: labels[i] for part, i in parts}}
-
-    def load(self) -> tuple[np.ndarray, int | None, np.ndarray | None, list[str]]:
-        """(pictures, how many are CIFAR-10's official training ones, their classes, the classes' names)."""
-        if self.name == "cifar10":
-            return load_cifar10(self.root or "data", self.download)
-        if self.name == "photos":
-            return photo_tiles(), None, None, []
-        if self.name == "array":
-            pictures = array_pictures(self.root)
-            return pictures, None, *array_labels(self.root, len(pictures))
-        tiles, labels, classes = folder_pictures(self.root, self.on_error, self.cache_dir)
-        return tiles, None, labels, classes
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train_set), "val": len(self.val_set), "test": len(self.test_set)}

@@ -1,256 +1,91 @@
-"""Picture sources (conf/dataset): each one -> a uint8 (N, 32, 32, 3) array of tiles.
+"""Picture sources (conf/dataset): each one a function -> a uint8 (N, 32, 32, 3) array of tiles,
+with their classes where it has them; registered by name, as conf/dataset/<name>.yaml names it.
 
 cifar10 (torchvision, checksummed), photos (tiles of scikit-image's colour photos, offline),
-images (any folder of pictures, tiled; decoded once into autoenc/data/cache.py's cache), array
-(pictures already decoded, in a .npz or .npy file).
+images (any folder of pictures, tiled; decoded once into a cache), array (pictures already
+decoded, in a .npz or .npy file). Another source: a function decorated with
+@register_source("name") and a conf/dataset/name.yaml (README, "Extend autoenc").
 """
 
-import functools
-import os
-import socket
-import warnings
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from autoenc import UserError
 
-SOURCES = ("cifar10", "photos", "images", "array")
 SPLITS = ("study", "official")
+
+
+@dataclass
+class Loaded:
+    pictures: np.ndarray  # uint8 (N, 32, 32, 3) RGB
+    labels: np.ndarray | None = None  # each picture's class, -1 where none
+    classes: list[str] = field(default_factory=list)  # the classes' names
+    official_train: int | None = None  # how many of the first pictures are an official training split
+
+
+@dataclass(frozen=True)
+class Source:
+    load: Callable[..., Loaded]  # (root, download, on_error, cache_dir) -> Loaded
+    root: str | None = None  # what dataset.root must name, where the source needs it
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(name: str, root: str | None = None) -> Callable:
+    """A picture source by name: load(root, download, on_error, cache_dir) -> Loaded. root: what
+    dataset.root must name (e.g. "a/folder/of/pictures"), where the source cannot do without it."""
+
+    def register(load: Callable[..., Loaded]) -> Callable[..., Loaded]:
+        SOURCES[name] = Source(load, root)
+        return load
+
+    return register
 
 
 def check_dataset(name: str, root: str | None, batch_size: int, split: str) -> None:
     """conf/dataset's settings that cannot work, one line each, before anything is loaded."""
     if name not in SOURCES:
         raise UserError(f"dataset={name!r} is unknown; valid datasets: {', '.join(SOURCES)}")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UserError(f"dataset.batch_size={batch_size}: must be a positive integer")
     if split not in SPLITS:
         raise UserError(f"dataset.split={split!r}: must be one of {', '.join(SPLITS)}")
-    if root is None and name in ("images", "array"):
-        what = "a/folder/of/pictures" if name == "images" else "pictures.npz"
-        raise UserError(f"dataset={name} needs dataset.root=/path/to/{what}")
+    if root is None and SOURCES[name].root:
+        raise UserError(f"dataset={name} needs dataset.root=/path/to/{SOURCES[name].root}")
 
 
-TILE = 32
-PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+def load_source(name: str, root: str | None, download: bool, on_error: str, cache_dir: str | None) -> Loaded:
+    return SOURCES[name].load(root=root, download=download, on_error=on_error, cache_dir=cache_dir)
 
 
-def tiles(picture: np.ndarray) -> np.ndarray:
-    """(H, W, 3) -> (n, 32, 32, 3) non-overlapping tiles, the right/bottom remainder dropped."""
-    h, w = picture.shape[0] // TILE, picture.shape[1] // TILE
-    t = picture[: h * TILE, : w * TILE].reshape(h, TILE, w, TILE, 3).swapaxes(1, 2)
-    return t.reshape(h * w, TILE, TILE, 3)
+@register_source("cifar10")
+def cifar10(root: str | None, download: bool, **_) -> Loaded:
+    from autoenc.data.cifar10 import load_cifar10
+
+    pictures, official, labels, classes = load_cifar10(root or "data", download)
+    return Loaded(pictures, labels, classes, official)
 
 
-# --- CIFAR-10 --------------------------------------------------------------------------
+@register_source("photos")
+def photos(**_) -> Loaded:
+    from autoenc.data.tiles import photo_tiles
+
+    return Loaded(photo_tiles())
 
 
-def cifar10_candidates(root: str | os.PathLike) -> list[Path]:
-    """Folders that may hold cifar-10-batches-py: root, then the copies a user may have."""
-    root = Path(root).expanduser()
-    keras = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
-    found = [root, keras, keras / "cifar-10-batches-py_extracted"]  # Keras 2, Keras 3 layouts
-    if root.name == "cifar-10-batches-py":
-        found.insert(1, root.parent)
-    return found
+@register_source("images", root="a/folder/of/pictures")
+def images(root: str, on_error: str, cache_dir: str | None, **_) -> Loaded:
+    from autoenc.data.tiles import folder_pictures
+
+    return Loaded(*folder_pictures(root, on_error, cache_dir))
 
 
-def load_cifar10(root: str | os.PathLike, download: bool) -> tuple[np.ndarray, int, np.ndarray, list[str]]:
-    """All 60,000 images (the 50,000 official training images first), that count, their labels
-    and the classes' names."""
-    from torchvision.datasets import CIFAR10
+@register_source("array", root="pictures.npz")
+def array(root: str, **_) -> Loaded:
+    from autoenc.data.tiles import array_labels, array_pictures
 
-    candidates = cifar10_candidates(root)
-    folder = next((c for c in candidates if (c / CIFAR10.base_folder / "data_batch_1").is_file()), None)
-    if folder is None and download:
-        folder = Path(root).expanduser()
-        try:
-            old = socket.getdefaulttimeout()
-            socket.setdefaulttimeout(30)
-            CIFAR10(str(folder), train=True, download=True)
-        except Exception as e:  # no network, refused, timed out, bad archive: all one answer
-            reason = f"download failed ({type(e).__name__}: {e})"
-            folder = None
-        finally:
-            socket.setdefaulttimeout(old)
-    else:
-        reason = "download is off (dataset.download=false)"
-    if folder is None:
-        looked = "\n".join(f"  - {c / CIFAR10.base_folder}" for c in candidates)
-        raise UserError(
-            f"CIFAR-10 not found. Looked in:\n{looked}\nand {reason}.\n"
-            f"Fetch {CIFAR10.url} ({CIFAR10.filename}, 163 MB, md5 {CIFAR10.tgz_md5}) and extract it "
-            f"in {Path(root).expanduser()}/ so that {Path(root).expanduser() / CIFAR10.base_folder}/data_batch_1 "
-            f"exists, or point dataset.root at the folder that holds {CIFAR10.base_folder}/.\n"
-            "To run offline without it: python train.py dataset=photos"
-        )
-    try:
-        train, test = (CIFAR10(str(folder), train=t, download=False) for t in (True, False))
-    except RuntimeError as e:
-        raise UserError(
-            f"CIFAR-10 files in {folder / CIFAR10.base_folder} failed their checksum ({e}): "
-            "the copy is partial or corrupt; delete it and download again"
-        ) from None
-    labels = np.asarray(train.targets + test.targets, dtype=np.int64)
-    return np.concatenate([train.data, test.data]), len(train.data), labels, list(train.classes)
-
-
-# --- photos: offline tiles of scikit-image's colour photos -----------------------------
-
-PHOTO_SCALES = (1.0, 0.75, 0.5, 0.25)
-PHOTO_NAMES = (
-    "astronaut",
-    "chelsea",
-    "coffee",
-    "rocket",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-    "stereo_motorcycle",
-)
-
-
-@functools.cache
-def photo_tiles(min_std: float = 4.0) -> np.ndarray:
-    """Deterministic 32x32 tiles cut at several scales from the colour photos that ship with
-    scikit-image; near-flat tiles (pixel std < min_std, e.g. retina's black border) dropped.
-    Cached: treat the result as read-only."""
-    import skimage.data
-    from PIL import Image
-
-    pictures = []
-    for name in PHOTO_NAMES:
-        p = getattr(skimage.data, name)()
-        pictures += list(p[:2]) if name == "stereo_motorcycle" else [p]  # left and right views
-    out = []
-    for p in pictures:
-        img = Image.fromarray(p[..., :3])
-        for s in PHOTO_SCALES:
-            size = (round(img.width * s), round(img.height * s))
-            t = tiles(np.asarray(img if s == 1 else img.resize(size, Image.Resampling.LANCZOS)))
-            out.append(t[t.reshape(len(t), -1).std(axis=1) >= min_std])
-    return np.concatenate(out)
-
-
-# --- images: any folder of pictures -----------------------------------------------------
-
-
-def folder_tiles(root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None):
-    """Every picture under root (recursively), as RGB, cut into non-overlapping 32x32 tiles."""
-    return folder_pictures(root, on_error, cache_dir)[0]
-
-
-def folder_pictures(
-    root: str | os.PathLike, on_error: str = "skip", cache_dir: str | os.PathLike | None = None
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(tiles, label of each tile, class names): every picture under root (recursively), as RGB,
-    cut into non-overlapping 32x32 tiles; its class is the folder it is in (torchvision
-    ImageFolder's root/<class>/x.png; root/train/<class>/x.png likewise), -1 for a picture in
-    root itself. With cache_dir ("auto": ~/.cache/autoenc), decoded once and kept there
-    (autoenc/data/cache.py)."""
-    from autoenc.data.cache import cached_tiles, default_dir
-
-    if on_error not in ("skip", "raise"):
-        raise UserError(f"dataset.on_error={on_error!r}: must be 'skip' or 'raise'")
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise UserError(f"dataset.root={str(root)!r} is not a folder of pictures")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file())
-    if cache_dir and on_error == "skip":  # on_error=raise must look at every file: no cache
-        cache = default_dir() if str(cache_dir) == "auto" else cache_dir
-        out, counts = cached_tiles(cache, root, files, f"tile {TILE}, read as shown", lambda: decode(files, on_error))
-    else:
-        out, messages, counts = decode(files, on_error)
-        for message in messages:
-            warnings.warn(message, stacklevel=2)
-    if len(out) < 10:
-        raise UserError(
-            f"dataset.root={str(root)!r}: {len(files)} picture file(s) ({', '.join(sorted(PICTURE_SUFFIXES))}) "
-            f"gave {len(out)} tiles of {TILE}x{TILE}; need at least 10 to split into train/val/test"
-        )
-    return (out, *folder_labels(root, files, counts))
-
-
-def folder_labels(root: Path, files: list[Path], counts: list[int]) -> tuple[np.ndarray, list[str]]:
-    """Each tile's class: the name of its picture's folder (-1 for pictures in root itself)."""
-    names = ["" if f.parent == root else f.parent.name for f in files]
-    classes = sorted(set(names) - {""})
-    index = {name: i for i, name in enumerate(classes)} | {"": -1}
-    return np.repeat(np.array([index[n] for n in names], dtype=np.int64), counts), classes
-
-
-def decode(files: list[Path], on_error: str) -> tuple[np.ndarray, list[str], list[int]]:
-    """(tiles of every readable picture, warnings about the others, the tiles of each file)."""
-    from PIL import Image
-
-    from autoenc.data.pictures import read
-
-    out, bad, small, animated, counts = [np.zeros((0, TILE, TILE, 3), np.uint8)], [], 0, 0, []
-    for f in files:
-        try:
-            picture = read(f)
-            animated += bool(picture.notes)
-            picture = picture.rgb
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-            if on_error == "raise":
-                raise UserError(f"cannot read picture {f}: {e}") from None
-            bad.append(f)
-            counts.append(0)
-            continue
-        t = tiles(picture)
-        small += len(t) == 0
-        out.append(t)
-        counts.append(len(t))
-    messages = []
-    if bad:
-        shown = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        messages.append(f"skipped {len(bad)} unreadable picture(s) of {len(files)}: {shown}")
-    if small:
-        messages.append(f"{small} picture(s) smaller than {TILE}x{TILE} gave no tile")
-    if animated:
-        messages.append(f"{animated} animated picture(s): their first frame only")
-    return np.concatenate(out), messages, counts
-
-
-# --- array: pictures already decoded, in a NumPy file ------------------------------------
-
-
-def array_labels(path: str | os.PathLike, n: int) -> tuple[np.ndarray, list[str]]:
-    """A .npz file's `labels` (ints, one per picture; its `classes` names them), else -1 each."""
-    loaded = np.load(Path(path).expanduser(), allow_pickle=False)  # a .npy file: an array, no labels
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        return np.full(n, -1, dtype=np.int64), []
-    with loaded:
-        if "labels" not in loaded.files:
-            return np.full(n, -1, dtype=np.int64), []
-        labels = loaded["labels"].astype(np.int64)
-        classes = [str(c) for c in loaded["classes"]] if "classes" in loaded.files else []
-    if labels.shape != (n,):
-        raise UserError(f"{path}: `labels` has shape {labels.shape}, not one label for each of the {n} pictures")
-    return labels, classes or [str(c) for c in range(labels.max(initial=-1) + 1)]
-
-
-def array_pictures(path: str | os.PathLike) -> np.ndarray:
-    """uint8 (N, 32, 32, 3) RGB pictures from a .npy file, or from a .npz file's `images` (or its
-    only array), as torchvision's CIFAR10(...).data holds them."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"dataset.root={str(path)!r}: no such file (dataset=array takes a .npz or .npy file)")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path} is not a NumPy .npz or .npy file ({e})") from None
-    pictures = loaded
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            names = loaded.files
-            if "images" not in names and len(names) != 1:
-                raise UserError(f"{path} holds {', '.join(names)} but no `images`: name the pictures' array images")
-            pictures = loaded["images" if "images" in names else names[0]]
-    if pictures.dtype != np.uint8 or pictures.ndim != 4 or pictures.shape[1:] != (TILE, TILE, 3):
-        raise UserError(
-            f"{path}: the pictures are {pictures.dtype} {tuple(pictures.shape)}; dataset=array takes uint8 "
-            f"(N, {TILE}, {TILE}, 3) RGB, as torchvision's CIFAR10(...).data"
-        )
-    return pictures
+    pictures = array_pictures(root)
+    return Loaded(pictures, *array_labels(root, len(pictures)))

@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoenc import UserError
 from autoenc.data.batches import Batches
 from autoenc.data.datamodule import ImageDataModule
-from autoenc.inference.predict import load_checkpoint, set_saturation, set_temperature
+from autoenc.inference.checkpoints import load_checkpoint, set_saturation, set_temperature
 from autoenc.runs.folder import write_json
 from autoenc.speed.settings import apply as apply_speed
 from autoenc.training import dashboard

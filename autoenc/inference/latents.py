@@ -101,7 +101,7 @@ def probe_run(job: Path, max_pictures: int | None = None) -> tuple[dict, bool]:
     max_pictures), kept in <run>/probe/probe.json (redone when its best checkpoint is newer or the
     setting differs) -> (its scores, whether it ran now)."""
     from autoenc.data.datamodule import ImageDataModule
-    from autoenc.inference.predict import load_checkpoint
+    from autoenc.inference.checkpoints import load_checkpoint
 
     checkpoint = job / json.loads((job / "metrics.json").read_text())["best_checkpoint"]
     kept = job / PROBE_FILE

@@ -1,11 +1,10 @@
-"""Use a trained model: load a checkpoint safely, and run it on pictures of any size.
+"""Use a trained model on pictures of any size, read from files and written back.
 
 The network is fully convolutional: a picture is padded (reflect) to a multiple of its
 total down-sampling, run, and cropped back. For colour tasks the output keeps the input's
 own full-resolution luminance and takes only the colour from the model.
 """
 
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -15,59 +14,9 @@ import torch.nn.functional as F
 from autoenc import UserError
 from autoenc.data.pictures import Picture, read
 from autoenc.model.colour import ColourMaths
-from autoenc.model.tasks import COLOUR, get_task
-from autoenc.runs.folder import DamagedCheckpoint, read_checkpoint
 from autoenc.training.module import AutoEncoder
 
-HPARAMS = tuple(inspect.signature(AutoEncoder.__init__).parameters)[1:]  # its arguments, as hparams records them
-SHIPPED_COLORIZER = Path(__file__).parents[1] / "assets" / "colorizer_y2uv_cifar.ckpt"  # scripts/dev/make_colorizer.py
-VIVID_COLORIZER = Path(__file__).parents[1] / "assets" / "colorizer_y2uv_vivid.ckpt"  # ... vivid=true (task.saturation)
 KEEP_ALPHA = (".png", ".webp", ".tif", ".tiff", ".gif")  # output formats that keep transparency
-
-
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[AutoEncoder, dict]:
-    """An autoenc checkpoint -> (model in eval mode, the checkpoint dict). Loaded with
-    torch.load(weights_only=True): tensors and plain values only, never pickled code."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = read_checkpoint(path)  # pickled code: a UserError that says it was refused
-    except DamagedCheckpoint as e:
-        raise UserError(f"checkpoint {path} is corrupt or not an autoenc checkpoint: {e}") from None
-    hparams = ckpt.get("hyper_parameters")
-    if not isinstance(hparams, dict) or not {"widths", "kernel_size", "block", "task"} <= hparams.keys():
-        raise UserError(f"{path} is not an autoenc checkpoint (no widths/kernel_size/block/task hyper-parameters)")
-    model = AutoEncoder(**{k: hparams[k] for k in HPARAMS if k in hparams})  # optimizer checked there
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except (KeyError, RuntimeError) as e:
-        raise UserError(f"{path}: weights do not fit the arch it names: {str(e).splitlines()[0]}") from None
-    return model.to(device).eval(), ckpt
-
-
-def set_temperature(model: AutoEncoder, temperature) -> None:
-    """Decode a loss=classify model's colours at another temperature (T -> 0 vivid, 1 the mean)."""
-    if model.objective.name != "classify":
-        raise UserError(
-            f"temperature={temperature}: only a model trained with loss=classify has one "
-            f"(this one: loss={model.objective.name})"
-        )
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0.01 <= temperature <= 10:
-        raise UserError(f"temperature={temperature!r}: must be a number from 0.01 to 10")
-    model.objective.temperature = float(temperature)
-
-
-def set_saturation(model: AutoEncoder, saturation) -> None:
-    """Decode a colour task's model with its chroma times `saturation` (1: as predicted, 0: gray)."""
-    if model.task.name not in COLOUR:
-        raise UserError(
-            f"saturation={saturation}: only a colour task's model has one ({', '.join(COLOUR)}; "
-            f"this one: task={model.task.name})"
-        )
-    options = {**model.task.options, "saturation": saturation}
-    get_task(model.task.name, **options)  # checked: a possible value, one line if not
-    model.task.options["saturation"] = float(saturation)
 
 
 def stride_of(model: AutoEncoder) -> int:
@@ -88,7 +37,7 @@ def predict_rgb(model: AutoEncoder, rgb: torch.Tensor) -> torch.Tensor:
     mode = "reflect" if min(h, w) > s else "replicate"  # reflect needs more pixels than it pads
     out = model(F.pad(x, pad, mode=mode))[..., :h, :w]
     pred = task.to_rgb(x, out)
-    if task.name == "reconstruct" or task.restores:
+    if not task.colours:
         return pred.clamp(-1, 1)
     return with_luma(task.colour.rgb_to_yuv(rgb)[:, :1], pred, task.colour)
 
@@ -126,7 +75,7 @@ def read_picture(path: Path) -> Picture:
 
 
 def picture_files(root: Path) -> list[Path]:
-    from autoenc.data.sources import PICTURE_SUFFIXES
+    from autoenc.data.tiles import PICTURE_SUFFIXES
 
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
 
@@ -185,74 +134,3 @@ def write_picture(dst: Path, result: np.ndarray, picture: Picture, side_by_side:
         image.putalpha(Image.fromarray(alpha))
     dst.parent.mkdir(parents=True, exist_ok=True)
     image.save(dst)
-
-
-def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, str]:
-    """The checkpoint's network as ONNX (dynamic batch, height, width) with its task as metadata."""
-    import warnings
-
-    import onnx
-
-    model, _ = load_checkpoint(ckpt)
-    task, s = model.task, stride_of(model)
-    meta = {
-        "autoenc.task": task.name,
-        "autoenc.stride": str(s),
-        "autoenc.widths": str(list(model.hparams.widths)),
-        "autoenc.kernel_size": str(model.hparams.kernel_size),
-        "autoenc.block": model.hparams.block,
-        "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/model/tasks.py)",
-        "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip(),
-        "autoenc.decoding": f"included: {model.decoding() or 'the output as it is'}",
-    }
-    dims = {0: "batch", 2: "height", 3: "width"}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
-        x = torch.zeros(1, task.in_channels, 2 * s, 2 * s)
-        torch.onnx.export(
-            Predictor(model),
-            (x,),
-            str(output),
-            dynamo=False,
-            input_names=["input"],
-            output_names=["output"],
-            opset_version=opset,
-            dynamic_axes={"input": dims, "output": dims},
-        )
-    graph = onnx.load(str(output))
-    for key, value in meta.items():
-        graph.metadata_props.add(key=key, value=value)
-    onnx.save(graph, str(output))
-    return meta
-
-
-class Predictor(torch.nn.Module):
-    """The network and its decoding (loss=classify: the annealed mean at the model's temperature; a
-    colour task's saturation): what ONNX exports, task-space prediction from task-space input."""
-
-    def __init__(self, model: AutoEncoder):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.decode(self.model.net(x))
-
-
-def slim_checkpoint(
-    src: str | Path, dst: str | Path, temperature: float | None = None, saturation: float | None = None
-) -> None:
-    """Keep what inference needs (weights, hyper-parameters, data config, history): a small file.
-    temperature: a loss=classify model's decoding temperature from then on (its hyper-parameter);
-    saturation: a colour task's chroma gain from then on (task.saturation)."""
-    ckpt = torch.load(src, map_location="cpu", weights_only=True)
-    hparams = ckpt["hyper_parameters"]
-    if temperature is not None:
-        set_temperature(load_checkpoint(src)[0], temperature)  # checked: a classify model, a possible T
-        hparams["loss"]["temperature"] = temperature
-    if saturation is not None:
-        set_saturation(load_checkpoint(src)[0], saturation)  # checked: a colour task, a possible gain
-        hparams["task_options"] = {**(hparams.get("task_options") or {}), "saturation": float(saturation)}
-    keep = ("state_dict", "hyper_parameters", "datamodule_hyper_parameters", "history", "epoch", "global_step")
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: ckpt[k] for k in keep if k in ckpt}, dst)

@@ -6,6 +6,7 @@ upsample + stage for widths[-2] .. widths[1], a last 2x upsample and a final con
 activation) to the task's output channels.
 """
 
+import math
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -45,6 +46,7 @@ class CAE(nn.Module):
         super().__init__()
         check_arch(widths, kernel_size, block)
         widths = [int(w) for w in widths]
+        self.widths, self.kernel_size, self.block = widths, kernel_size, block
         convs = BLOCKS[block]
         enc: list[nn.Module] = _stage(in_channels, widths[0], kernel_size, convs)
         for prev, w in pairwise(widths):
@@ -61,6 +63,19 @@ class CAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
+
+    def describe(self, task: str) -> dict:
+        """The network (trained for this task) as metrics.json records it."""
+        latent_shape = self.latent_shape()
+        return {
+            "widths": self.widths,
+            "kernel_size": self.kernel_size,
+            "block": self.block,
+            "task": task,
+            "latent_size": math.prod(latent_shape),
+            "latent_shape": list(latent_shape),
+            "params": sum(p.numel() for p in self.parameters()),
+        }
 
     @torch.no_grad()
     def latent_shape(self, image_size: int = 32) -> tuple[int, int, int]:

@@ -88,3 +88,35 @@ class RGBScores(nn.Module):
     def reset(self) -> None:
         for m in (self.mse, self.psnr, self.ssim, self.colour_pred, self.colour_true, self.colour_distance):
             m.reset()
+
+
+class TestScores(nn.Module):
+    """The test split's scores of a task: the MSE in task space; in RGB, every task alike, the
+    prediction's, the no-colour baseline's (the gray picture) and, for a restoration task, the
+    degraded input's ("do nothing")."""
+
+    def __init__(self):
+        super().__init__()
+        self.mse = MeanSquaredError()
+        self.rgb, self.gray, self.input = RGBScores(), RGBScores(), RGBScores()
+
+    def update(self, task: nn.Module, x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, rgb: torch.Tensor) -> None:
+        self.mse.update(pred.flatten(), y.flatten())  # flatten: the batch is channels-last
+        self.rgb.update(task.to_rgb(x, pred), rgb)
+        self.gray.update(task.colour.gray(rgb).expand(-1, 3, -1, -1), rgb)
+        if task.restores:
+            self.input.update(task.input_to_rgb(x), rgb)
+
+    def compute(self, restores: bool) -> dict[str, torch.Tensor]:
+        """test/<score> -> value, as the test loop logs them."""
+        scores = {"test/mse": self.mse.compute()}
+        scores |= {f"test/{key}": value for key, value in self.rgb.compute().items()}
+        gray = self.gray.compute()
+        scores |= {f"test/gray_{key}": value for key, value in gray.items() if key != "colourfulness_ratio"}  # 0
+        if restores:
+            scores |= {f"test/input_{key}": value for key, value in self.input.compute().items()}
+        return scores
+
+    def reset(self) -> None:
+        for m in (self.mse, self.rgb, self.gray, self.input):
+            m.reset()

@@ -15,7 +15,7 @@ def baselines(results: list[dict]) -> dict[str, dict]:
     """The no-colour baselines are properties of the test split: one set per dataset. The gray image's
     RGB scores come from the runs; the task-space MSE of predicting no colour (U = V = 0, a = b = 0, the
     gray image for gray2rgb) is computed here from the test split itself."""
-    from autoenc.model.tasks import COLOUR, get_task
+    from autoenc.model.tasks import colour_tasks, get_task
 
     out: dict[str, dict] = {}
     for r in results:
@@ -25,11 +25,10 @@ def baselines(results: list[dict]) -> dict[str, dict]:
             k: r[f"test_gray_{k}"] for k in ("mse_rgb", "psnr", "ssim", "colour_distance") if f"test_gray_{k}" in r
         }
         rgb = load_test_split(Path(r["path"]))
-        for name in COLOUR:
+        for name in colour_tasks():
             task = get_task(name)
             x, target = task.split(rgb)
-            guess = task.input_to_rgb(x) if name == "gray2rgb" else target.new_zeros(target.shape)
-            b[name] = (guess - target).square().mean().item()
+            b[name] = (task.no_colour(x, target) - target).square().mean().item()
     return out
 
 

@@ -85,3 +85,8 @@ def add_ratios(results: list[dict], pairs: list[tuple[str, str]]) -> None:
             for space in ("mse", "mse_rgb"):
                 if f"on_{a}_{space}" in r and f"on_{b}_{space}" in r:
                     r[f"on_{a}_over_{b}_{space}"] = r[f"on_{a}_{space}"] / r[f"on_{b}_{space}"]
+
+
+def other_pictures(results: list[dict]) -> list[str]:
+    """The keys of the scores on other pictures (autoenc/report/rescore.py) that some run has, in name order."""
+    return sorted({key for r in results for key in r if key.startswith("on_")})

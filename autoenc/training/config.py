@@ -159,7 +159,7 @@ def one_device(trainer: dict) -> bool:
 
 
 def check_loggers(chosen: dict | None) -> dict:
-    """conf/logger's choice (logger=tensorboard, logger=[tensorboard,mlflow], logger=null for none)."""
+    """conf/logger's choice (logger=tensorboard, 'logger=[tensorboard,mlflow]', ~logger for none)."""
     chosen = chosen or {}
     for name in chosen:
         if name not in LOGGERS:

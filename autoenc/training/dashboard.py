@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 
 import torch
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.core.module import _jit_is_scripting
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -211,3 +212,22 @@ def add_grid(logger: TensorBoardLogger, tag: str, rows: Sequence[torch.Tensor], 
 
     grid = make_grid(torch.cat(rows).float().clamp(-1, 1), nrow=per_row, normalize=True, value_range=(-1, 1))
     logger.experiment.add_image(tag, grid, step)
+
+
+class ValidationGrid(Callback):
+    """The first validation batch's input, prediction and target (the rows validation_step returns for
+    it) as one image on TensorBoard after every validation, at the global step as every scalar: a
+    resumed run purges what its killed self logged after its checkpoint."""
+
+    def __init__(self):
+        self.rows: Sequence[torch.Tensor] | None = None
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0):
+        if outputs is not None and not trainer.sanity_checking:
+            self.rows = outputs
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        board = next((logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)), None)
+        if self.rows is not None and board is not None:
+            add_grid(board, "val/input_prediction_target", self.rows, len(self.rows[0]), trainer.global_step)
+        self.rows = None

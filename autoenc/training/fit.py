@@ -2,8 +2,6 @@
 the model, the loggers, the callbacks and the trainer, fit, test the best checkpoint, write
 metrics.json into the run folder and return it."""
 
-import os
-import statistics
 import time
 import warnings
 from pathlib import Path
@@ -33,6 +31,7 @@ from autoenc.training import dashboard, loggers
 from autoenc.training.config import RunSpec, read_config
 from autoenc.training.module import AutoEncoder
 from autoenc.training.progress import BatchProgressBar
+from autoenc.training.results import process_start_time, run_record
 
 # TensorBoard's graph is traced with torch.jit, which announces its deprecation on every run
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=FutureWarning)
@@ -164,8 +163,8 @@ def best_checkpoint(out: Path, monitor: str) -> ModelCheckpoint:
 
 
 def callbacks(spec: RunSpec, monitor: str) -> list[Callback]:
-    """Early stopping (early_stopping.patience) and the progress bar, where asked for."""
-    chosen: list[Callback] = []
+    """The validation grid (TensorBoard), early stopping (early_stopping.patience) and the progress bar."""
+    chosen: list[Callback] = [dashboard.ValidationGrid()] if "tensorboard" in spec.loggers else []
     if spec.patience:
         chosen.append(EarlyStopping(monitor, patience=spec.patience, min_delta=spec.min_delta))
     if spec.trainer["enable_progress_bar"]:  # drawn every few steps: not every step's cost
@@ -208,53 +207,3 @@ def run_hparams(spec: RunSpec, net: dict, precision: str, scheduler: str) -> dic
         precision,
         scheduler,
     )
-
-
-def run_record(spec, net, data, model, trainer, checkpoint, test, resume, fit_seconds, timing, out) -> dict:
-    """metrics.json: what was trained, its test scores, its curves and where the time went."""
-    history = {k: list(v) for k, v in model.history.items()}
-    return {
-        "arch": spec.arch,
-        **net,
-        "dataset": spec.dataset["name"],
-        "seed": spec.seed,
-        "epochs": len(history["train_mse"]),
-        "max_epochs": spec.trainer["max_epochs"],  # more than epochs where early stopping ended the run
-        "scheduler": model.schedule["name"],
-        "loss": model.objective.name,
-        **model.decoding(),  # classify's temperature, a colour task's saturation
-        "batch_size": spec.dataset["batch_size"],
-        "optimizer": spec.optimizer_name,
-        "lr": spec.optimizer["lr"],
-        "split": spec.dataset["split"],
-        "sizes": data.sizes(),
-        **test_scores(test),  # test_mse, test_psnr, ...
-        **model.best_scores(checkpoint.best_model_score.item()),
-        "train_seconds": round(fit_seconds, 2),  # of this process: after a resume, the resumed part
-        # training images/s (validation excluded), median over this process's epochs, all processes
-        "train_images_per_s": round(statistics.median(model.throughput.epochs or [0.0]) * trainer.world_size, 1),
-        "resumed_from": resume,
-        "device": str(trainer.strategy.root_device),
-        "precision": str(trainer.precision),
-        "cuda_graph": model.step_captured,
-        "best_checkpoint": os.path.relpath(checkpoint.best_model_path, out),
-        "history": history,
-        "timing": timing,
-    }
-
-
-def test_scores(test: dict) -> dict:
-    """The test loop's results as metrics.json keys (test/mse -> test_mse)."""
-    return {key.replace("/", "_"): value for key, value in test.items() if key.startswith("test/")}
-
-
-def process_start_time() -> float | None:
-    """When this process was launched (unix seconds, to within a second: Linux's /proc), else None."""
-    try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
-        boot = next(
-            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
-        )
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None

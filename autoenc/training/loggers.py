@@ -64,3 +64,4 @@ def finish(loggers: list[Logger], hparams: dict, metrics: dict, step: int) -> No
             dashboard.finish(logger, hparams, metrics, step)
         else:
             logger.log_metrics(dashboard.final_scalars(metrics), step)
+            logger.save()  # CSVLogger writes what it holds here

@@ -12,22 +12,19 @@ from collections.abc import Sequence
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MeanSquaredError
 
 from autoenc import UserError
 from autoenc.model.cae import CAE
 from autoenc.model.loss import build_loss
-from autoenc.model.metrics import RGBScores, WeightedMean
+from autoenc.model.metrics import TestScores, WeightedMean
 from autoenc.model.tasks import get_task, to_unit_rgb
 from autoenc.speed.cuda_graph import GraphedStep, set_capturable
-from autoenc.training import dashboard
 from autoenc.training.dashboard import Throughput
 from autoenc.training.optim import check_optimizer
-from autoenc.training.schedule import build as build_scheduler
-from autoenc.training.schedule import check_scheduler
+from autoenc.training.schedule import check_scheduler, optimizers_for
 
-GRID_IMAGES = 8
+GRID_IMAGES = 8  # pictures of each row of the validation grid (dashboard.ValidationGrid)
 
 
 class AutoEncoder(L.LightningModule):
@@ -49,7 +46,7 @@ class AutoEncoder(L.LightningModule):
         super().__init__()
         check_optimizer(optimizer)  # before anything else: a checkpoint's hyper-parameters come here too
         self.schedule = check_scheduler(scheduler)
-        self.save_hyperparameters(ignore=["channels_last", "cuda_graph"])
+        self.save_hyperparameters(ignore=["channels_last", "cuda_graph"], logger=False)  # loggers get run_hparams
         self.task = get_task(task, **(task_options or {}))
         self.objective = build_loss(loss, task, self.task.out_channels)  # conf/loss: what the net outputs
         self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.objective.out_channels)
@@ -58,13 +55,10 @@ class AutoEncoder(L.LightningModule):
             f"{part}.{name}" for part in ("task", "objective") for name, _ in getattr(self, part).named_buffers()
         ]
         self.train_mse = WeightedMean()  # keeps NaN (divergence) and avoids a sync
-        self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
+        self.val_mse = MeanSquaredError()
         self.val_loss = WeightedMean()  # the objective on the validation split (classify: its cross-entropy)
-        # In RGB, every task alike: the prediction, and the "no colour" baseline (the gray image)
-        self.test_rgb, self.test_gray = RGBScores(), RGBScores()
-        self.test_input = RGBScores()  # restoration tasks: the degraded input itself ("do nothing")
+        self.test_scores = TestScores()
         self.history: dict[str, list[float]] = {"train_mse": [], "val_mse": []}
-        self._grid: tuple[torch.Tensor, ...] | None = None
         self.channels_last, self.cuda_graph = channels_last, cuda_graph
         self._graphed: GraphedStep | None = None
         self.first_step_at: float | None = None  # wall clock, when training starts (metrics.json timing)
@@ -89,30 +83,13 @@ class AutoEncoder(L.LightningModule):
 
     def describe(self) -> dict:
         """The network as metrics.json records it."""
-        latent_shape = self.net.latent_shape()
-        return {
-            "widths": list(self.hparams.widths),
-            "kernel_size": self.hparams.kernel_size,
-            "block": self.hparams.block,
-            "task": self.task.name,
-            "latent_size": math.prod(latent_shape),
-            "latent_shape": list(latent_shape),
-            "params": sum(p.numel() for p in self.net.parameters()),
-        }
+        return self.net.describe(self.task.name)
 
     @property
     def monitor(self) -> str:
         """What picks the best checkpoint and stops early: the val MSE, or for a loss that is not
         the MSE (classify: vivid colours cost MSE) the loss it trains."""
         return "val/mse" if self.objective.name == "mse" else "val/loss"
-
-    def best_scores(self, best: float) -> dict[str, float]:
-        """metrics.json's best_val_mse (hparams_search's objective): the val MSE of the validation that
-        picked the best checkpoint; and its best_val_loss where the loss picked it."""
-        if self.monitor == "val/mse":
-            return {"best_val_mse": best}
-        losses = self.history["val_loss"]
-        return {"best_val_mse": self.history["val_mse"][losses.index(min(losses))], "best_val_loss": best}
 
     def _run(self, batch: torch.Tensor):
         rgb = to_unit_rgb(batch, self.channels_last)
@@ -194,22 +171,20 @@ class AutoEncoder(L.LightningModule):
         if not self.trainer.sanity_checking:
             self.throughput.pause(self.device)
 
-    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> tuple[torch.Tensor, ...] | None:
+        """Scores the batch; the first batch's input, prediction and target rows go to the grid."""
         rgb, x, y, pred, output = self._run(batch)
         self.val_mse.update(pred.flatten(), y.flatten())  # flatten: the batch is channels-last
         if self.monitor == "val/loss":
             self.val_loss.update(self.objective(output, y), len(y))
         if batch_idx == 0:
             n = GRID_IMAGES
-            self._grid = (self.task.input_to_rgb(x[:n]), self.task.to_rgb(x[:n], pred[:n]), rgb[:n])
+            return self.task.input_to_rgb(x[:n]), self.task.to_rgb(x[:n], pred[:n]), rgb[:n]
+        return None
 
     def test_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         rgb, x, y, pred, _ = self._run(batch)
-        self.test_mse.update(pred.flatten(), y.flatten())
-        self.test_rgb.update(self.task.to_rgb(x, pred), rgb)
-        self.test_gray.update(self.task.colour.gray(rgb).expand(-1, 3, -1, -1), rgb)
-        if self.task.restores:
-            self.test_input.update(self.task.input_to_rgb(x), rgb)
+        self.test_scores.update(self.task, x, y, pred, rgb)
 
     def _step_scheduler(self, count: int, mse: float | None = None) -> None:
         """Step the learning-rate schedule after every `frequency` steps (or epochs) counted by count."""
@@ -243,25 +218,12 @@ class AutoEncoder(L.LightningModule):
         self._epoch_metric("val", self.val_mse)
         if self.monitor == "val/loss":
             self._epoch_metric("val", self.val_loss, "loss")
-        board = next((logger for logger in self.loggers if isinstance(logger, TensorBoardLogger)), None)
-        if self._grid is not None and board is not None:
-            # at the global step, as every scalar: a resumed run purges what its killed self logged after it
-            dashboard.add_grid(board, "val/input_prediction_target", self._grid, GRID_IMAGES, self.global_step)
-        self._grid = None
 
     def on_test_epoch_end(self) -> None:
         self._at_optimizer_step()
-        self.log("test/mse", self.test_mse.compute())
-        for key, value in self.test_rgb.compute().items():
-            self.log(f"test/{key}", value)
-        for key, value in self.test_gray.compute().items():
-            if key != "colourfulness_ratio":  # 0 by construction
-                self.log(f"test/gray_{key}", value)
-        if self.task.restores:
-            for key, value in self.test_input.compute().items():
-                self.log(f"test/input_{key}", value)
-        for m in (self.test_mse, self.test_rgb, self.test_gray, self.test_input):
-            m.reset()
+        for key, value in self.test_scores.compute(self.task.restores).items():
+            self.log(key, value)
+        self.test_scores.reset()
 
     def _epoch_metric(self, stage: str, metric, name: str = "mse") -> float:
         value = metric.compute()
@@ -271,12 +233,8 @@ class AutoEncoder(L.LightningModule):
         return self.history[f"{stage}_{name}"][-1]
 
     def configure_optimizers(self):
-        optimizer, settings = check_optimizer(self.hparams.optimizer)  # checked again: hparams can be edited
-        optimizer = optimizer(self.parameters(), **settings)
-        if self.schedule["name"] == "none":  # the constant rate: no trainer needed
-            return optimizer
-        scheduler = build_scheduler(self.schedule, optimizer, self._steps_per_epoch(), self.trainer.max_epochs)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.schedule["interval"]}}
+        epochs = self.trainer.max_epochs
+        return optimizers_for(self.parameters(), self.hparams.optimizer, self.schedule, self._steps_per_epoch, epochs)
 
     def _steps_per_epoch(self) -> int:
         """Optimizer steps in one training epoch of this process (a block of batches is several)."""

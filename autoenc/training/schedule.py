@@ -4,10 +4,13 @@ hyper-parameters too); the LightningModule steps them itself, since it steps its
 itself (manual optimisation): after every `frequency` optimizer steps or epochs, plateau after
 validation with the monitored MSE."""
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch.optim import lr_scheduler
 
 from autoenc import UserError
+from autoenc.training.optim import PLAIN, check_optimizer
 
 SCHEDULES = {
     "none": None,
@@ -17,7 +20,6 @@ SCHEDULES = {
 }
 SCHEDULE_KEYS = ("name", "interval", "frequency", "monitor")  # autoenc's; the other keys go to torch
 MONITORS = ("val/mse", "train/mse")
-PLAIN = (bool, int, float, str, type(None))
 
 
 def check_scheduler(spec: dict | None) -> dict:
@@ -65,3 +67,16 @@ def build(spec: dict, optimizer: torch.optim.Optimizer, steps_per_epoch: int, ep
         return kind(optimizer, **args)
     except (TypeError, ValueError) as e:
         raise UserError(f"scheduler={spec['name']}: {e}") from None
+
+
+def optimizers_for(
+    parameters: Iterable, optimizer: dict | None, schedule: dict, steps_per_epoch: Callable[[], int], epochs: int
+) -> torch.optim.Optimizer | dict:
+    """configure_optimizers' answer: the optimizer (checked again: a checkpoint's hyper-parameters can
+    be edited), with its schedule over the run's steps where it has one."""
+    kind, settings = check_optimizer(optimizer)
+    built = kind(parameters, **settings)
+    if schedule["name"] == "none":  # the constant rate: no trainer needed
+        return built
+    scheduler = build(schedule, built, steps_per_epoch(), epochs)
+    return {"optimizer": built, "lr_scheduler": {"scheduler": scheduler, "interval": schedule["interval"]}}

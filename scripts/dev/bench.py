@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from autoenc.data.datamodule import ImageDataModule
-from autoenc.data.sources import photo_tiles
+from autoenc.data.tiles import photo_tiles
 from autoenc.model.cae import CAE
 from autoenc.model.tasks import to_unit_rgb
 from autoenc.speed.settings import resolve_channels_last, resolve_precision

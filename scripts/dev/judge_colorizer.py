@@ -16,15 +16,8 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from autoenc.inference.predict import (
-    SHIPPED_COLORIZER,
-    load_checkpoint,
-    predict_rgb,
-    set_saturation,
-    set_temperature,
-    to_picture,
-    to_tensor,
-)
+from autoenc.inference.checkpoints import SHIPPED_COLORIZER, load_checkpoint, set_saturation, set_temperature
+from autoenc.inference.predict import predict_rgb, to_picture, to_tensor
 from autoenc.model.colour import ColourMaths
 from autoenc.model.metrics import colour_distance, colourfulness
 

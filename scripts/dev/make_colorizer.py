@@ -24,7 +24,7 @@ import torch
 
 from autoenc import UserError
 from autoenc.data.datamodule import ImageDataModule
-from autoenc.inference.predict import (
+from autoenc.inference.checkpoints import (
     SHIPPED_COLORIZER,
     VIVID_COLORIZER,
     load_checkpoint,

@@ -4,7 +4,7 @@ import numpy as np
 from conftest import import_script
 from PIL import Image
 
-from autoenc.inference.predict import load_checkpoint
+from autoenc.inference.checkpoints import load_checkpoint
 
 
 def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys):
