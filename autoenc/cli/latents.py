@@ -30,6 +30,7 @@ def latents(cfg: DictConfig) -> dict:
     from autoenc import UserError
     from autoenc.data.datamodule import ImageDataModule
     from autoenc.inference.checkpoints import load_checkpoint
+    from autoenc.inference.evaluate import dataset_of
     from autoenc.inference.latent_plots import plot_interpolation, plot_map, plot_neighbours
     from autoenc.inference.latents import check_labelled, encode, probe_model
 
@@ -38,25 +39,12 @@ def latents(cfg: DictConfig) -> dict:
     if cfg.split not in ("train", "val", "test", "all") or cfg.map not in ("tsne", "pca"):
         raise UserError(f"split={cfg.split}, map={cfg.map}: split is train, val, test or all; map is tsne or pca")
     model, ckpt = load_checkpoint(cfg.ckpt)
-    dataset = (
-        OmegaConf.to_container(cfg.dataset, resolve=True)
-        if cfg.get("dataset")
-        else ckpt.get("datamodule_hyper_parameters")
-    )
-    if dataset is None:
-        raise UserError(f"{cfg.ckpt} does not say which data it was trained on: add e.g. dataset=photos")
+    dataset = dataset_of(cfg, ckpt, cfg.ckpt)
     data = ImageDataModule(**dataset)
     data.setup()
     images = {"train": data.train_set, "val": data.val_set, "test": data.test_set, "all": data.all_set}[cfg.split]
     labels = data.labels[cfg.split]
-    picked = [*cfg.queries, *cfg.interpolate]
-    if len(cfg.interpolate) != 2 or any(not 0 <= i < len(images) for i in picked):
-        raise UserError(
-            f"queries={list(cfg.queries)}, interpolate={list(cfg.interpolate)}: indices of the "
-            f"{cfg.split} split (0 to {len(images) - 1}); interpolate takes two"
-        )
-    if cfg.steps < 2 or cfg.neighbours < 1 or cfg.map_pictures < 2:
-        raise UserError("steps must be at least 2, neighbours at least 1, map_pictures at least 2")
+    check_choices(cfg, len(images))
     if cfg.probe:
         check_labelled(data.labels["train"], data.labels["test"])  # before the time the codes take
     out = Path(cfg.output_dir)
@@ -87,6 +75,20 @@ def latents(cfg: DictConfig) -> dict:
     probe += f" (on pixels {result['pixels_probe_accuracy']:.3f})" if cfg.probe_pixels else ""
     print(f"autoenc latents: {len(codes)} codes of {codes.shape[1]}{probe} -> {out}/")
     return result
+
+
+def check_choices(cfg: DictConfig, pictures: int) -> None:
+    """The pictures asked for (queries, interpolate) within the split; the counts possible."""
+    from autoenc import UserError
+
+    picked = [*cfg.queries, *cfg.interpolate]
+    if len(cfg.interpolate) != 2 or any(not 0 <= i < pictures for i in picked):
+        raise UserError(
+            f"queries={list(cfg.queries)}, interpolate={list(cfg.interpolate)}: indices of the "
+            f"{cfg.split} split (0 to {pictures - 1}); interpolate takes two"
+        )
+    if cfg.steps < 2 or cfg.neighbours < 1 or cfg.map_pictures < 2:
+        raise UserError("steps must be at least 2, neighbours at least 1, map_pictures at least 2")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF), config_name="latents")

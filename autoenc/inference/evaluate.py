@@ -15,11 +15,13 @@ from autoenc.inference.checkpoints import load_checkpoint, set_saturation, set_t
 from autoenc.runs.folder import write_json
 from autoenc.speed.settings import apply as apply_speed
 from autoenc.training import dashboard
+from autoenc.training.results import scores_of
 
 SPLITS = ("train", "val", "test", "all")  # all: every picture of the dataset, in its order
 
 
 def evaluate(cfg: DictConfig) -> dict:
+    """Test the checkpoint on the split; metrics.json and TensorBoard events in cfg.output_dir."""
     if OmegaConf.is_missing(cfg, "ckpt_path"):
         raise UserError("give the checkpoint: python eval.py ckpt_path=outputs/runs/.../checkpoints/best.ckpt")
     if cfg.split not in SPLITS:
@@ -32,21 +34,46 @@ def evaluate(cfg: DictConfig) -> dict:
         set_saturation(model, cfg.saturation)
     run_json = ckpt_path.resolve().parent.parent / "metrics.json"  # <run>/checkpoints/best.ckpt
     trained = json.loads(run_json.read_text()) if run_json.is_file() else {}
-    if cfg.get("dataset") is not None:
-        dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
-    elif "datamodule_hyper_parameters" in ckpt:  # the run's own data, as the checkpoint recorded it
-        dataset = ckpt["datamodule_hyper_parameters"]
-    else:
-        raise UserError(f"{ckpt_path} does not say which data it was trained on: add e.g. dataset=photos")
+    dataset = dataset_of(cfg, ckpt, ckpt_path)
     data = ImageDataModule(**dataset)
     data.setup()
     precision = cfg.get("precision") or trained.get("precision", "32-true")  # default: as it was trained
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    network = dashboard.network_table(model, model.describe()["latent_shape"])
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)  # the training's metric names
+    images = {"train": data.train_set, "val": data.val_set, "test": data.test_set, "all": data.all_set}[cfg.split]
+    network = dashboard.network_table(model, model.describe()["latent_shape"])
+    test = run_test(model, images, cfg.batch_size or data.batch_size, cfg.accelerator, precision, logger)
+    evaluated = {
+        "checkpoint": str(ckpt_path),
+        "split": cfg.split,
+        "images": len(images),
+        "dataset_root": str(Path(dataset["root"]).expanduser()) if dataset.get("root") else None,
+    }
+    metrics = record(model, ckpt, trained, data, evaluated, test)
+    write_json(out / "metrics.json", metrics)
+    hparams = eval_hparams(model, trained, data, metrics, precision)
+    dashboard.record(logger, hparams, metrics, OmegaConf.to_yaml(cfg, resolve=True), network)
+    print(
+        f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
+        f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}"
+    )
+    return metrics
+
+
+def dataset_of(cfg: DictConfig, ckpt: dict, ckpt_path: Path) -> dict:
+    """The data to test on: dataset=... where given, else the run's own, as its checkpoint recorded it."""
+    if cfg.get("dataset") is not None:
+        return OmegaConf.to_container(cfg.dataset, resolve=True)
+    if "datamodule_hyper_parameters" in ckpt:
+        return ckpt["datamodule_hyper_parameters"]
+    raise UserError(f"{ckpt_path} does not say which data it was trained on: add e.g. dataset=photos")
+
+
+def run_test(model, images, batch_size: int, accelerator: str, precision: str, logger) -> dict:
+    """The test loop's results on these pictures (test/mse, test/psnr, ...)."""
     trainer = L.Trainer(
-        accelerator=cfg.accelerator,
+        accelerator=accelerator,
         devices=1,
         precision=precision,
         logger=logger,
@@ -54,11 +81,14 @@ def evaluate(cfg: DictConfig) -> dict:
         enable_model_summary=False,
         enable_progress_bar=False,
     )
-    images = {"train": data.train_set, "val": data.val_set, "test": data.test_set, "all": data.all_set}[cfg.split]
     apply_speed(model)  # channels_last, as in training: in bf16 the kernels must match to reproduce it
-    test = trainer.test(model, dataloaders=Batches(images, cfg.batch_size or data.batch_size), verbose=False)[0]
+    return trainer.test(model, dataloaders=Batches(images, batch_size), verbose=False)[0]
+
+
+def record(model, ckpt: dict, trained: dict, data: ImageDataModule, evaluated: dict, test: dict) -> dict:
+    """metrics.json of an eval: the training's record where there is one, the test scores anew."""
     history = ckpt.get("history", {"train_mse": [], "val_mse": []})
-    metrics = {
+    return {
         **trained,  # what the training recorded (arch name, seed, train_seconds, ...), if it is there
         "arch": trained.get("arch", "custom"),
         **model.describe(),
@@ -70,20 +100,17 @@ def evaluate(cfg: DictConfig) -> dict:
         "dataset": data.name,
         "split": data.split,
         "sizes": data.sizes(),
-        "evaluated": {
-            "checkpoint": str(ckpt_path),
-            "split": cfg.split,
-            "images": len(images),
-            "dataset_root": str(Path(dataset["root"]).expanduser()) if dataset.get("root") else None,
-        },
-        **{key.replace("/", "_"): value for key, value in test.items() if key.startswith("test/")},
+        "evaluated": evaluated,
+        **scores_of(test),
         "loss": model.objective.name,
         **model.decoding(),  # classify's temperature, a colour task's saturation
     }
-    write_json(out / "metrics.json", metrics)
+
+
+def eval_hparams(model, trained: dict, data: ImageDataModule, metrics: dict, precision: str) -> dict:
     optimizer = model.hparams.optimizer or {}
     seed = metrics["seed"] if metrics["seed"] is not None else data.seed
-    hparams = dashboard.run_hparams(
+    return dashboard.run_hparams(
         metrics["arch"],
         model.describe(),
         data.name,
@@ -95,9 +122,3 @@ def evaluate(cfg: DictConfig) -> dict:
         precision,
         model.schedule["name"],
     )
-    dashboard.record(logger, hparams, metrics, OmegaConf.to_yaml(cfg, resolve=True), network)
-    print(
-        f"autoenc eval: {cfg.split} mse {metrics['test_mse']:.6f} (rgb {metrics['test_mse_rgb']:.6f}, "
-        f"psnr {metrics['test_psnr']:.2f} dB) on {data.name} -> {out / 'metrics.json'}"
-    )
-    return metrics

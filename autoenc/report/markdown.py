@@ -31,6 +31,23 @@ def markdown(
     earlier: Path | None = None,
     several: bool = False,
 ) -> str:
+    """The table with what its columns mean; where the sweep's time went (one sweep); its failed runs."""
+    others = [k for k in other_pictures(results) if any(not math.isnan(r[k]) for r in rows)]  # pooled: may be none
+    probe = any(not math.isnan(r["probe_accuracy"]) for r in rows)
+    lines = legend(rows, baseline, earlier, others, probe) + header(others, probe)
+    lines += [row_line(r, baseline, others, probe) for r in rows]
+    if not several and (timing := sweep_timing(results)):
+        lines += ["", timing]
+    if failures:
+        lines += ["", f"**{len(failures)} job(s) failed** and are not in the table:", ""]
+        lines += [f"- `{f['job']}` ({f['arch']}, {f['task']}, seed {f['seed']}): {f['why']}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+def legend(
+    rows: list[dict], baseline: dict[str, dict], earlier: Path | None, others: list[str], probe: bool
+) -> list[str]:
+    """What the columns mean, the no-colour baselines of each dataset, what is pooled or scored beside."""
     lines = [
         "Test split, best checkpoint (lowest val MSE; loss=classify: val loss) of each run; mean ± sample std "
         "over seeds.",
@@ -61,7 +78,6 @@ def markdown(
             f"Cells that {earlier} also holds are pooled with its rows: count, mean and sample std over "
             "all their seeds; a score it lacks is '-'."
         )
-    others = [k for k in other_pictures(results) if any(not math.isnan(r[k]) for r in rows)]  # pooled: may be none
     if others:
         lines += [
             "",
@@ -69,17 +85,20 @@ def markdown(
             "(`make_table.py --pictures X=file`): MSE in the task's space and in RGB; *on X / Y*: "
             "each run's MSE on X over its MSE on Y (`--ratio X/Y`), mean over the cell's runs.",
         ]
-    probe = any(not math.isnan(r["probe_accuracy"]) for r in rows)
     if probe:
         lines += [
             "",
             "*probe*: accuracy of a linear probe (logistic regression) on the best checkpoint's codes: "
             "fitted on the train split's, scored on the test split's (`make_table.py --probe`).",
         ]
+    return lines
+
+
+def header(others: list[str], probe: bool) -> list[str]:
     heads = [
         f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}" for k in others
     ]
-    lines += [
+    return [
         "",
         "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
         "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |"
@@ -87,27 +106,24 @@ def markdown(
         + "".join(f" {h} |" for h in heads),
         "|---|---|---|" + "--:|" * (14 + probe + len(others)),
     ]
-    for r in rows:
-        study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
-        nocolour = baseline.get(r["dataset"], {}).get(r["task"])
-        nocolour = f"{nocolour:.5f}" if nocolour is not None else ""
-        if restores(r["task"]):
-            nocolour = _pm(r, "test_input_mse_rgb", ".5f")
-        lines.append(
-            f"| {r['arch']} | {r['label']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
-            f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
-            f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
-            f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
-            f"{r['train_seconds']:.1f} |"
-            + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
-            + "".join(f" {_pm(r, key, '.3f' if '_over_' in key else '.5f')} |" for key in others)
-        )
-    if not several and (timing := sweep_timing(results)):
-        lines += ["", timing]
-    if failures:
-        lines += ["", f"**{len(failures)} job(s) failed** and are not in the table:", ""]
-        lines += [f"- `{f['job']}` ({f['arch']}, {f['task']}, seed {f['seed']}): {f['why']}" for f in failures]
-    return "\n".join(lines) + "\n"
+
+
+def row_line(r: dict, baseline: dict[str, dict], others: list[str], probe: bool) -> str:
+    """One cell's row: its settings, and each score as mean ± sample std over its seeds."""
+    study = f"{r['study_mse']:.6f}" if r["study_mse"] is not None else ""
+    nocolour = baseline.get(r["dataset"], {}).get(r["task"])
+    nocolour = f"{nocolour:.5f}" if nocolour is not None else ""
+    if restores(r["task"]):
+        nocolour = _pm(r, "test_input_mse_rgb", ".5f")
+    return (
+        f"| {r['arch']} | {r['label']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
+        f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
+        f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
+        f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
+        f"{r['train_seconds']:.1f} |"
+        + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
+        + "".join(f" {_pm(r, key, '.3f' if '_over_' in key else '.5f')} |" for key in others)
+    )
 
 
 def sweep_timing(results: list[dict]) -> str | None:

@@ -233,8 +233,8 @@ class AutoEncoder(L.LightningModule):
         return self.history[f"{stage}_{name}"][-1]
 
     def configure_optimizers(self):
-        epochs = self.trainer.max_epochs
-        return optimizers_for(self.parameters(), self.hparams.optimizer, self.schedule, self._steps_per_epoch, epochs)
+        length = lambda: (self._steps_per_epoch(), self.trainer.max_epochs)  # noqa: E731 (a trainer's, when asked)
+        return optimizers_for(self.parameters(), self.hparams.optimizer, self.schedule, length)
 
     def _steps_per_epoch(self) -> int:
         """Optimizer steps in one training epoch of this process (a block of batches is several)."""

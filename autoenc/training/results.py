@@ -25,7 +25,7 @@ def run_record(spec, net, data, model, trainer, checkpoint, test, resume, fit_se
         "lr": spec.optimizer["lr"],
         "split": spec.dataset["split"],
         "sizes": data.sizes(),
-        **test_scores(test),  # test_mse, test_psnr, ...
+        **scores_of(test),  # test_mse, test_psnr, ...
         **best_scores(model, checkpoint.best_model_score.item()),
         "train_seconds": round(fit_seconds, 2),  # of this process: after a resume, the resumed part
         # training images/s (validation excluded), median over this process's epochs, all processes
@@ -40,7 +40,7 @@ def run_record(spec, net, data, model, trainer, checkpoint, test, resume, fit_se
     }
 
 
-def test_scores(test: dict) -> dict:
+def scores_of(test: dict) -> dict:
     """The test loop's results as metrics.json keys (test/mse -> test_mse)."""
     return {key.replace("/", "_"): value for key, value in test.items() if key.startswith("test/")}
 

@@ -70,13 +70,13 @@ def build(spec: dict, optimizer: torch.optim.Optimizer, steps_per_epoch: int, ep
 
 
 def optimizers_for(
-    parameters: Iterable, optimizer: dict | None, schedule: dict, steps_per_epoch: Callable[[], int], epochs: int
+    parameters: Iterable, optimizer: dict | None, schedule: dict, length: Callable[[], tuple[int, int]]
 ) -> torch.optim.Optimizer | dict:
     """configure_optimizers' answer: the optimizer (checked again: a checkpoint's hyper-parameters can
-    be edited), with its schedule over the run's steps where it has one."""
+    be edited), with its schedule over the run's length (steps per epoch, epochs) where it has one."""
     kind, settings = check_optimizer(optimizer)
     built = kind(parameters, **settings)
     if schedule["name"] == "none":  # the constant rate: no trainer needed
         return built
-    scheduler = build(schedule, built, steps_per_epoch(), epochs)
+    scheduler = build(schedule, built, *length())
     return {"optimizer": built, "lr_scheduler": {"scheduler": scheduler, "interval": schedule["interval"]}}

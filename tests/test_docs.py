@@ -1,0 +1,49 @@
+"""The README holds to the code: its Layout section names every package and module of the tree
+(and nothing that is not there), its config groups are conf/'s."""
+
+import re
+
+from conftest import CONF, ROOT
+
+
+def layout() -> dict[str, str]:
+    """README's Layout block: each path it names -> the text beside it (continued lines joined)."""
+    text = (ROOT / "README.md").read_text().split("## Layout\n", 1)[1].split("\n## ", 1)[0]
+    entries: dict[str, str] = {}
+    path = None
+    for line in text.splitlines():
+        if not line.startswith("    "):
+            continue
+        if line[4] != " ":
+            path, _, rest = line[4:].partition(" ")
+            entries[path] = rest
+        elif path is not None:
+            entries[path] += " " + line.strip()
+    return entries
+
+
+def test_the_layout_names_every_package_and_module_of_the_tree():
+    entries = layout()
+    for package in sorted(p for p in (ROOT / "autoenc").iterdir() if (p / "__init__.py").is_file()):
+        where = f"autoenc/{package.name}/"
+        assert where in entries, f"README Layout lacks {where}"
+        for module in sorted(package.glob("*.py")):
+            if module.name != "__init__.py":
+                assert re.search(rf"\b{module.stem}\b", entries[where]), f"README Layout lacks {where}{module.name}"
+    for tool in sorted((ROOT / "scripts" / "dev").iterdir()):
+        assert tool.name in entries["scripts/dev/"], f"README Layout lacks scripts/dev/{tool.name}"
+    groups = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
+    assert all(group in entries["conf/"] for group in groups), f"README Layout's conf/ lacks one of {groups}"
+
+
+def test_every_path_the_layout_names_exists():
+    for path in layout():
+        for one in path.rstrip(",").split(","):
+            assert (ROOT / one.strip()).exists(), f"README Layout names {one.strip()}, which is not in the tree"
+
+
+def test_the_logger_group_the_config_check_and_the_builders_agree():
+    from autoenc.training.config import LOGGERS
+    from autoenc.training.loggers import BUILDERS
+
+    assert set(LOGGERS) == set(BUILDERS) == {p.stem for p in (CONF / "logger").glob("*.yaml")}
