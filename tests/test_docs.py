@@ -1,9 +1,30 @@
-"""The README holds to the code: its Layout section names every package and module of the tree
-(and nothing that is not there), its config groups are conf/'s."""
+"""The README and docs/ hold to the code and to their records: every result block is what its record
+renders (a number changed by hand fails here), the Layout section names every package and module
+of the tree (and nothing that is not there), its config groups are conf/'s."""
 
 import re
 
+import pytest
 from conftest import CONF, ROOT
+
+from autoenc.report.blocks import blocks, render
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_result_block_is_what_its_record_renders(page):
+    for spec, text in blocks(page.read_text()):
+        assert text == render(spec, ROOT), (
+            f"{page.relative_to(ROOT)}: the block '{spec}' differs from its record; "
+            "python scripts/dev/render_docs.py writes it anew (a number is never edited by hand)"
+        )
+
+
+def test_the_readme_is_short_and_its_results_come_from_records():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    assert {spec.split()[0] for spec, _ in blocks(readme)} >= {"cells", "findings", "disk"}
 
 
 def layout() -> dict[str, str]:
