@@ -39,6 +39,22 @@ def import_script(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
+def assert_onnx_matches(onnx_file: Path, model, in_channels: int) -> None:
+    """onnxruntime's output of an exported model equals the model's own (network and decoding), on
+    pictures of several sizes and batch sizes (its axes are dynamic)."""
+    import numpy as np
+    import torch
+
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    model = model.cpu().float().eval()
+    for shape in [(1, in_channels, 32, 32), (3, in_channels, 36, 52), (2, in_channels, 64, 20)]:
+        x = torch.rand(*shape, generator=torch.Generator().manual_seed(len(shape))) * 2 - 1
+        got = session.run(None, {"input": x.numpy()})[0]
+        with torch.no_grad():
+            np.testing.assert_allclose(got, model.decode(model.net(x)).numpy(), atol=1e-4, rtol=0)
+
+
 def pytest_report_header(config) -> str:
     """The versions that matter, at the top of every test run: a failure elsewhere says what they had."""
 

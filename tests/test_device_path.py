@@ -220,13 +220,21 @@ def test_parallel_jobs_spread_over_the_gpus(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert speed.gpu_for_job("gpu", 1) is None  # not under Hydra's joblib launcher
     assert speed.gpu_for_job("cpu", 1) is None and speed.gpu_for_job("gpu", 2) is None
+    # under the joblib launcher: the job's number picks its GPU
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    for job, gpu in ((0, 0), (5, 1)):
+        hydra = OmegaConf.create({"launcher": {"_target_": "hydra_plugins.joblib.JoblibLauncher"}, "job": {"num": job}})
+        monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda hydra=hydra: hydra))
+        assert speed.gpu_for_job("gpu", 1) == gpu and speed.gpu_for_job("auto", "1") == gpu
 
 
 @pytest.mark.slow
 def test_a_compiled_run_and_a_plain_one_share_their_checkpoints(y2uv_run, make_cfg, tmp_path):
     """speed.compile compiles the network in place: the same state-dict keys, so a compiled run's
     checkpoint evaluates, colorizes, exports and resumes without compile, and the reverse."""
-    from conftest import QUIET, compose_config
+    from conftest import QUIET, assert_onnx_matches, compose_config
 
     from autoenc.inference.checkpoints import load_checkpoint
     from autoenc.inference.evaluate import evaluate
@@ -243,7 +251,7 @@ def test_a_compiled_run_and_a_plain_one_share_their_checkpoints(y2uv_run, make_c
     model, _ = load_checkpoint(best)
     assert predict_rgb(model, torch.zeros(1, 3, 40, 56)).shape == (1, 3, 40, 56)
     export_onnx(best, tmp_path / "model.onnx")
-    assert (tmp_path / "model.onnx").stat().st_size > 0
+    assert_onnx_matches(tmp_path / "model.onnx", model, 1)  # the compiled run's weights, as the model has them
     plain = train(make_cfg(*args, "trainer.max_epochs=2", f"ckpt_path={last}", f"output_dir={tmp_path / 'plain'}"))
     assert plain["epochs"] == 2 and plain["resumed_from"] == str(last)
     # the reverse: a plain run's checkpoint trains on compiled (aot_eager: dynamo without a C++ build)

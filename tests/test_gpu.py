@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, compose_config
+from conftest import ROOT, assert_onnx_matches, compose_config
 
 from autoenc.data.datamodule import ImageDataModule
 from autoenc.inference.checkpoints import load_checkpoint
@@ -87,6 +87,9 @@ def test_a_cpu_checkpoint_trains_on_in_the_gpu(y2uv_run, tmp_path):
         )
     )
     assert resumed["device"].startswith("cuda") and resumed["epochs"] == 2
+    cpu_part = torch.load(y2uv_run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["history"]["val_mse"][0] == pytest.approx(cpu_part["history"]["val_mse"][0])  # its CPU epoch kept
+    assert resumed["resumed_from"].endswith("last.ckpt") and 0 < resumed["test_mse"] < 0.2
 
 
 def test_eval_colorize_and_onnx_on_cuda(gpu_run, tmp_path):
@@ -127,7 +130,7 @@ def test_eval_colorize_and_onnx_on_cuda(gpu_run, tmp_path):
     )
     assert r.returncode == 0 and Image.open(tmp_path / "out.png").size == (70, 50), r.stderr[-2000:]
     export_onnx(out / "checkpoints" / "best.ckpt", tmp_path / "model.onnx")
-    assert (tmp_path / "model.onnx").stat().st_size > 0
+    assert_onnx_matches(tmp_path / "model.onnx", load_checkpoint(out / "checkpoints" / "best.ckpt")[0], 1)
 
 
 def test_ddp_on_one_gpu_writes_one_result(tmp_path):

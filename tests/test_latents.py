@@ -148,3 +148,36 @@ def test_make_table_probe_column(labelled_run, tmp_path, capsys):
 
     scores, ran = probe_run(sweep / "run", max_pictures=50)  # another setting: probed again, and kept
     assert ran and scores["probe_train_pictures"] == 50 and not probe_run(sweep / "run", max_pictures=50)[1]
+
+
+def test_the_latent_plots_hold_the_codes_and_the_pictures_between(labelled_run, tmp_path):
+    """Read back from the figures: the map's points are the codes' PCA, one legend entry per class;
+    the interpolation strip starts and ends at the two pictures, with the decoded codes between."""
+    import torch
+    from sklearn.decomposition import PCA
+
+    from autoenc.data.datamodule import ImageDataModule
+    from autoenc.inference.checkpoints import load_checkpoint
+    from autoenc.inference.latent_plots import plot_interpolation, plot_map
+    from autoenc.inference.latents import decode, encode
+    from autoenc.model.tasks import to_unit_rgb
+
+    run, _ = labelled_run
+    model, ckpt = load_checkpoint(run / "checkpoints" / "best.ckpt")
+    data = ImageDataModule(**ckpt["datamodule_hyper_parameters"])
+    data.setup()
+    codes, labels = encode(model, data.test_set), data.labels["test"]
+    held = plot_map(codes, labels, data.classes, "pca", tmp_path / "map.png")
+    assert sorted(held) == sorted(data.classes[k] for k in labels.unique())
+    points = PCA(2, random_state=0).fit_transform(codes.numpy())
+    for k, name in enumerate(data.classes):
+        np.testing.assert_allclose(held[name], points[(labels == k).numpy()], atol=1e-5)
+    a, b = data.test_set[0], data.test_set[1]
+    shown = plot_interpolation(model, a, b, 5, tmp_path / "between.png")
+    assert len(shown) == 7  # A, five steps, B
+    truth = (to_unit_rgb(torch.stack([a, b]), channels_last=False) + 1) / 2
+    np.testing.assert_allclose(shown[0], truth[0].permute(1, 2, 0).numpy(), atol=1e-6)
+    np.testing.assert_allclose(shown[-1], truth[1].permute(1, 2, 0).numpy(), atol=1e-6)
+    ends = decode(model, encode(model, torch.stack([a, b])), to_unit_rgb(torch.stack([a, b]), channels_last=False))
+    np.testing.assert_allclose(shown[1], ((ends[0].clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy(), atol=1e-5)
+    np.testing.assert_allclose(shown[-2], ((ends[1].clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy(), atol=1e-5)

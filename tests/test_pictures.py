@@ -142,3 +142,5 @@ def test_other_modes_read_as_rgb(tmp_path, mode):
     Image.fromarray(RGB).convert(mode).save(tmp_path / "x.tif")
     picture = read(tmp_path / "x.tif")
     assert picture.rgb.shape == (24, 40, 3) and picture.rgb.dtype == np.uint8
+    with Image.open(tmp_path / "x.tif") as saved:  # as Pillow converts that mode to RGB
+        assert np.array_equal(picture.rgb, np.asarray(saved.convert("RGB")))

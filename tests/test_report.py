@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from conftest import ROOT, import_script
@@ -185,6 +186,36 @@ def test_make_table_on_a_tiny_sweep(tmp_path, tiny_sweep):
     assert 0 < first_step < wall and parts < wall <= sweep_wall + 1  # process start is known to within a second
     for png in ("val_mse.png", "mse_vs_latent.png", "strip_reconstruct.png", "strip_y2uv.png"):
         assert (sweep / png).stat().st_size > 10_000
+    assert_plots_hold_the_sweep(sweep, tmp_path / "plots")
+
+
+def assert_plots_hold_the_sweep(sweep, out) -> None:
+    """What the latent plot and the strips hold, read back from their figures: each cell's RGB MSE at
+    its latent size; the best run of each task with its input, prediction and the test pictures."""
+    from autoenc.report.baseline import load_test_split
+    from autoenc.report.plots import plot_latent, plot_strips
+    from autoenc.report.table import aggregate, collect
+
+    out.mkdir()
+    results, _ = collect(sweep)
+    rows = aggregate(results)
+    held = plot_latent(rows, out / "latent.png")
+    assert sorted(held) == ["reconstruct", "y2uv"]
+    for task, points in held.items():
+        cells = [r for r in rows if r["task"] == task]
+        assert [(arch, latent) for arch, latent, _ in points] == [(r["arch"], r["latent_size"]) for r in cells]
+        assert [mse for *_, mse in points] == pytest.approx([r["test_mse_rgb"] for r in cells])
+    for task, strip in plot_strips(out, results).items():
+        best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
+        assert strip["run"] == best["job"] and strip["path"].stat().st_size > 10_000
+        inputs, predictions, truth = (np.stack(row) for row in strip["rows"])
+        pictures = (load_test_split(sweep / best["job"], 8).permute(0, 2, 3, 1).numpy() + 1) / 2
+        np.testing.assert_allclose(truth, pictures, atol=1e-6)  # the first 8 test pictures
+        assert not np.allclose(predictions, truth) and predictions.min() >= 0 and predictions.max() <= 1
+        if task == "y2uv":  # the network saw the luma only: a gray picture
+            np.testing.assert_allclose(inputs[..., 0], inputs[..., 2], atol=1e-6)
+        else:
+            np.testing.assert_allclose(inputs, pictures, atol=1e-6)
 
 
 def test_make_table_of_several_sweeps_and_pooled_with_an_earlier_table(tmp_path, tiny_sweep):

@@ -56,6 +56,10 @@ def test_joblib_runs_two_jobs_in_parallel(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     done = sorted(p.parent.name for p in tmp_path.glob("*/metrics.json"))
     assert [name.rsplit("_", 1)[0] for name in done] == ["classic_reconstruct_s0", "classic_y2uv_s0"]
+    # at once: each job's training began before the other's ended, in its own process
+    timing = [json.loads((tmp_path / name / "metrics.json").read_text())["timing"] for name in done]
+    assert timing[0]["first_step"] < timing[1]["end"] and timing[1]["first_step"] < timing[0]["end"]
+    assert timing[0]["process_start"] != timing[1]["process_start"] or timing[0]["start"] != timing[1]["start"]
 
 
 def test_submitit_local_multirun(tmp_path):
@@ -70,8 +74,10 @@ def test_submitit_local_multirun(tmp_path):
         f"hydra.sweep.dir={tmp_path}",
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    assert len(list(tmp_path.glob("*/metrics.json"))) == 2
-    assert (tmp_path / ".submitit").is_dir()
+    runs = sorted((json.loads(p.read_text()) for p in tmp_path.glob("*/metrics.json")), key=lambda m: m["seed"])
+    assert [m["seed"] for m in runs] == [0, 1] and all(m["test_mse"] > 0 and m["epochs"] == 1 for m in runs)
+    assert runs[0]["test_mse"] != runs[1]["test_mse"]  # two seeds, two trainings
+    assert len(list((tmp_path / ".submitit").glob("*/*_result.pkl"))) == 2  # each job's result came back
 
 
 def test_optuna_two_trials_minimise_val_mse(tmp_path):

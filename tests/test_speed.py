@@ -11,7 +11,7 @@ from autoenc import UserError
 from autoenc.data.batches import Batches
 from autoenc.data.datamodule import ImageDataModule
 from autoenc.speed.cuda_graph import wanted
-from autoenc.speed.settings import bf16_pays, cpu_supports_bf16, resolve_precision
+from autoenc.speed.settings import bf16_pays, resolve_precision
 from autoenc.training.fit import train
 
 
@@ -78,10 +78,13 @@ def test_bf16_is_chosen_where_it_was_measured_faster(vendor, flags, pays):
     assert bf16_pays(cpuinfo) is pays
 
 
-def test_precision_auto_follows_the_hardware(monkeypatch):
-    assert resolve_precision("32-true", "cpu") == "32-true"
-    expected = "bf16-mixed" if cpu_supports_bf16() else "32-true"
-    assert resolve_precision("auto", "cpu", "single") == expected
+@pytest.mark.parametrize("pays", [True, False])
+def test_precision_auto_follows_the_hardware(monkeypatch, pays):
+    import autoenc.speed.settings as settings
+
+    monkeypatch.setattr(settings, "cpu_supports_bf16", lambda: pays)
+    assert resolve_precision("32-true", "cpu") == "32-true"  # asked for: taken as it is
+    assert resolve_precision("auto", "cpu", "single") == ("bf16-mixed" if pays else "32-true")
     assert resolve_precision("auto", "cpu", "double") == "32-true"  # measured: bf16 trained it worse
 
 

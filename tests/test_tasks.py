@@ -9,13 +9,29 @@ from autoenc.model.tasks import TASKS, get_task
 RGB = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
 
-@pytest.mark.parametrize("name", list(TASKS))
-def test_round_trip_is_exact(name):
+@pytest.mark.parametrize("name", [name for name, kind in TASKS.items() if kind.colours])
+def test_a_colour_tasks_round_trip_is_exact(name):
+    """Luma in, colour out: the true luma and the true colour turned back into RGB give the picture."""
     task = get_task(name)
     x, y = task.split(RGB)
-    assert x.shape[1] == task.in_channels and y.shape[1] == task.out_channels
+    assert x.shape[1] == task.in_channels == 1 and y.shape[1] == task.out_channels
     # linear maps are exact to float precision; Lab's gamma curve loses a little more
     torch.testing.assert_close(task.to_rgb(x, y), RGB, atol=1e-4 if name == "l2ab" else 1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", [name for name, kind in TASKS.items() if not kind.colours])
+def test_an_rgb_task_targets_the_picture_and_reconstruct_alone_sees_it_whole(name):
+    """No colour space to leave: the target is the picture, a prediction is RGB as it is; the input
+    is the picture for reconstruct and a degraded copy of it for each restoration task."""
+    task = get_task(name)
+    x, y = task.split(RGB)
+    assert torch.equal(y, RGB) and x.shape == RGB.shape
+    prediction = torch.rand_like(RGB)
+    assert torch.equal(task.to_rgb(x, prediction), prediction)
+    if task.restores:
+        assert (x - RGB).abs().mean() > 0.01 and x.min() >= -1 and x.max() <= 1
+    else:
+        assert torch.equal(x, RGB)
 
 
 def test_y2uv_is_kornias_yuv_on_the_study_scale():

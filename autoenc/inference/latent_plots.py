@@ -27,8 +27,9 @@ def shown(rgb: torch.Tensor) -> np.ndarray:
 
 def plot_map(
     codes: torch.Tensor, labels: torch.Tensor, classes: list[str], method: str, path: Path, seed: int = 0
-) -> None:
-    """The codes in 2-D (t-SNE or PCA, scikit-learn), one colour per class."""
+) -> dict[str, np.ndarray]:
+    """The codes in 2-D (t-SNE or PCA, scikit-learn), one colour per class; returns what the map holds:
+    each legend entry's points, read back from the figure."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
@@ -48,7 +49,9 @@ def plot_map(
     ax.legend(fontsize=7, markerscale=3, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    held = {dots.get_label(): np.asarray(dots.get_offsets()) for dots in ax.collections}
     plt.close(fig)
+    return held
 
 
 def plot_neighbours(
@@ -75,9 +78,9 @@ def plot_neighbours(
     return near
 
 
-def plot_interpolation(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, steps: int, path: Path) -> None:
+def plot_interpolation(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, steps: int, path: Path) -> list[np.ndarray]:
     """Two pictures (uint8 (32, 32, 3)) and the decoded codes between theirs, in `steps` equal steps;
-    a colour task's luminance is blended the same way."""
+    a colour task's luminance is blended the same way. Returns the pictures the strip holds, read back."""
     pair = torch.stack([a, b])
     codes = encode(model, pair)
     x, _ = model.task.split(to_unit_rgb(pair, channels_last=False), fixed=True)
@@ -96,4 +99,6 @@ def plot_interpolation(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, ste
         ax.set_title(title, fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    held = [ax.get_images()[0].get_array() for ax in axes]
     plt.close(fig)
+    return held

@@ -43,8 +43,9 @@ def plot_curves(results: list[dict], path: Path) -> dict[str, list[str]]:
     return legends
 
 
-def plot_latent(rows: list[dict], path: Path) -> None:
-    """Test MSE in RGB (comparable across tasks) against latent size."""
+def plot_latent(rows: list[dict], path: Path) -> dict[str, list[tuple[str, float, float]]]:
+    """Test MSE in RGB (comparable across tasks) against latent size; returns what the plot holds:
+    each legend entry's points as (arch label, latent size, MSE), read back from the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,11 +76,18 @@ def plot_latent(rows: list[dict], path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    held, labels = {}, iter(ax.texts)
+    for container in ax.containers:  # one errorbar per task, its points in the order of their labels
+        xs, ys = container.lines[0].get_data()
+        held[container.get_label()] = [(next(labels).get_text(), float(x), float(y)) for x, y in zip(xs, ys)]
     plt.close(fig)
+    return held
 
 
-def plot_strips(out: Path, results: list[dict], n: int = 8) -> list[Path]:
-    """Per task, the best run's (lowest RGB MSE) input | prediction | truth on the first n test images."""
+def plot_strips(out: Path, results: list[dict], n: int = 8) -> dict[str, dict]:
+    """Per task, the best run's (lowest RGB MSE) input | prediction | truth on the first n test images
+    into strip_<task>.png; returns what each holds: its file, its run and its rows of pictures
+    (float arrays (H, W, 3) in [0, 1], read back from the figure)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,7 +96,7 @@ def plot_strips(out: Path, results: list[dict], n: int = 8) -> list[Path]:
 
     from autoenc.training.module import AutoEncoder
 
-    written = []
+    written = {}
     for task in sorted({r["task"] for r in results}):
         best = min((r for r in results if r["task"] == task), key=lambda r: r["test_mse_rgb"])
         job = Path(best["path"])
@@ -106,7 +114,9 @@ def plot_strips(out: Path, results: list[dict], n: int = 8) -> list[Path]:
             axes[i, 0].set_ylabel(name)
         fig.suptitle(f"{task}: {best['arch']}, seed {best['seed']}, {best['dataset']} test images", fontsize=9)
         fig.tight_layout()
-        written.append(out / f"strip_{task}.png")
-        fig.savefig(written[-1], dpi=110)
+        path = out / f"strip_{task}.png"
+        fig.savefig(path, dpi=110)
+        shown = [[axes[i, j].get_images()[0].get_array() for j in range(n)] for i in range(3)]
+        written[task] = {"path": path, "run": best["job"], "rows": shown}
         plt.close(fig)
     return written

@@ -38,7 +38,7 @@ def bf16_pays(cpuinfo: str) -> bool:
     return "amx_bf16" in flags or (amd and "avx512_bf16" in flags)
 
 
-# Measured on photos, 15 epochs, seeds 0-2 (README, "bf16 on the CPU"): bf16 autocast left the
+# Measured on photos, 15 epochs, seeds 0-2 (docs/benchmarks.md, "bf16 on double blocks"): bf16 autocast left the
 # test MSE within the seed spread (< 1.1%) for single blocks, but 4.4% (2 std) worse for double;
 # re-checked without AMX (scripts/dev/bf16_probe.py, docs/benchmarks.md): 0-4% worse, wider spread.
 CPU_BF16_BLOCKS = {"single"}

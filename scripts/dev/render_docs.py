@@ -1,7 +1,7 @@
 """Write every result block of README.md and docs/*.md anew from its record (autoenc/report/blocks.py).
 
-    python scripts/dev/render_docs.py           # rewrite the blocks that drifted, say which
-    python scripts/dev/render_docs.py --check   # say which drifted, change nothing (exit 1 if any)
+python scripts/dev/render_docs.py           # rewrite the blocks that drifted, say which
+python scripts/dev/render_docs.py --check   # say which drifted, change nothing (exit 1 if any)
 """
 
 import argparse
