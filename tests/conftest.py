@@ -1,6 +1,9 @@
+import contextlib
 import importlib
+import io
 import os
 import platform
+import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,6 +40,18 @@ def import_script(name: str) -> ModuleType:
     if str(ROOT / "scripts" / "dev") not in sys.path:
         sys.path.insert(0, str(ROOT / "scripts" / "dev"))
     return importlib.import_module(name)
+
+
+def in_process(name: str, *args) -> subprocess.CompletedProcess:
+    """A command's main(argv) run in this process, its output captured as a new process's would be:
+    for tests where a new process shows nothing a user meets (the commands' own tests start one)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = import_script(name).main([str(a) for a in args])
+        except SystemExit as e:  # argparse's refusal of its arguments
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def assert_onnx_matches(onnx_file: Path, model, in_channels: int) -> None:

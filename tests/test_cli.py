@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, sweep_runs
+from conftest import ROOT, in_process, sweep_runs
+
+pytestmark = pytest.mark.slow  # processes and servers, as a user runs them: the full suite
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -92,10 +94,9 @@ def test_a_sweep_run_in_two_parts_into_one_folder_keeps_each_run(tmp_path):
     assert again.returncode == 0 and "already holds a finished run" in again.stdout and sweep_runs(tmp_path) == runs
     # a folder named as sweeps were before (job number first) gets its name back from its record
     (tmp_path / runs[0]).rename(tmp_path / "0_classic_reconstruct_s0")
-    script = [sys.executable, str(ROOT / "scripts" / "rename_sweep.py"), str(tmp_path)]
-    dry = subprocess.run([*script, "--dry-run"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    dry = in_process("rename_sweep", tmp_path, "--dry-run")
     assert f"0_classic_reconstruct_s0 -> {runs[0]}" in dry.stdout and (tmp_path / "0_classic_reconstruct_s0").is_dir()
-    r = subprocess.run(script, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    r = in_process("rename_sweep", tmp_path)
     assert r.returncode == 0 and "1 folder(s) renamed" in r.stdout and sweep_runs(tmp_path) == runs
 
 

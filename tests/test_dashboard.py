@@ -18,6 +18,8 @@ from autoenc.inference.evaluate import evaluate
 from autoenc.training import dashboard
 from autoenc.training.module import AutoEncoder
 
+pytestmark = pytest.mark.slow  # processes and servers, as a user runs them: the full suite
+
 HPARAMS = {
     "arch",
     "widths",

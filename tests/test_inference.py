@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, assert_onnx_matches, compose_config, import_script
+from conftest import ROOT, assert_onnx_matches, compose_config, import_script, in_process
 from hydra.utils import instantiate
 from kornia.color import rgb_to_yuv
 from PIL import Image
@@ -40,20 +40,8 @@ def test_colorize_a_folder(model, y2uv_run, tmp_path):
     for name, (h, w) in sizes.items():
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(src / name)
     (src / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "colorize.py"),
-            f"ckpt={y2uv_run}/checkpoints/best.ckpt",
-            f"input={src}",
-            f"output={dst}",
-            "side_by_side=true",
-            "batch_size=2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    ckpt = f"ckpt={y2uv_run}/checkpoints/best.ckpt"
+    r = in_process("colorize", ckpt, f"input={src}", f"output={dst}", "side_by_side=true", "batch_size=2", "device=cpu")
     assert r.returncode == 0, r.stderr
     assert "wrote 4 picture(s)" in r.stdout and "skipped 1" in r.stdout and "broken.jpg" in r.stderr
     for name, (h, w) in sizes.items():
@@ -195,6 +183,7 @@ def test_eval_needs_a_checkpoint(tmp_path):
         evaluate(compose_config("eval", tmp_path))
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(tmp_path):
     r = subprocess.run(
         [
@@ -218,17 +207,7 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
     model, ckpt = load_checkpoint(SHIPPED_COLORIZER)
     assert model.task.name == "y2uv" and ckpt["datamodule_hyper_parameters"]["name"] == "images"  # CIFAR-10 content
     Image.fromarray(np.full((30, 50), 128, dtype=np.uint8)).save(tmp_path / "gray.png")
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "colorize.py"),
-            f"input={tmp_path / 'gray.png'}",
-            f"output={tmp_path / 'out.png'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = in_process("colorize", f"input={tmp_path / 'gray.png'}", f"output={tmp_path / 'out.png'}", "device=cpu")
     assert r.returncode == 0, r.stderr
     out = np.asarray(Image.open(tmp_path / "out.png"))
     assert out.shape == (30, 50, 3)
@@ -237,6 +216,7 @@ def test_the_shipped_colorizer_works_out_of_the_box(tmp_path):
     assert np.abs(luma - 128).max() <= 1.0
 
 
+@pytest.mark.slow
 def test_the_vivid_colorizer_is_one_switch_away_and_paints_stronger_colours(tmp_path, capsys):
     from autoenc.inference.checkpoints import SHIPPED_COLORIZER, VIVID_COLORIZER
 

@@ -50,6 +50,7 @@ def latents_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_latents_writes_codes_map_neighbours_interpolation_and_probe(labelled_run, tmp_path):
     run, _ = labelled_run
     out = tmp_path / "latents"
@@ -117,6 +118,7 @@ def test_bad_latents_settings_say_what_is_valid(labelled_run, tmp_path, args, me
         latents_in_process(tmp_path, f"ckpt={run / 'checkpoints' / 'best.ckpt'}", *args)
 
 
+@pytest.mark.slow
 def test_latents_without_a_checkpoint_is_one_line(tmp_path):
     r = latents_cli(f"output_dir={tmp_path}")
     assert r.returncode == 1 and "Traceback" not in r.stderr

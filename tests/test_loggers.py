@@ -86,6 +86,7 @@ class MLflowServer:
 @pytest.mark.skipif(
     shutil.which("mlflow", path=str(Path(sys.executable).parent)) is None, reason="mlflow not installed"
 )
+@pytest.mark.slow
 def test_mlflow_and_tensorboard_at_once_on_a_real_tracking_server(tmp_path):
     from mlflow.tracking import MlflowClient
 

@@ -2,13 +2,10 @@
 rebalancing, decoded by the annealed mean; it composes with training, eval, colorize, the table
 and ONNX export."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
-from conftest import QUIET, ROOT, compose_config
+from conftest import QUIET, ROOT, compose_config, in_process
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autoenc import UserError
@@ -71,6 +68,7 @@ def test_rebalancing_weighs_rare_colours_up_and_averages_one_over_the_pixels():
     assert w[1] == w[2] == w.max()  # unseen colours: the largest weight, 1 / (lambda / Q)
 
 
+@pytest.mark.slow
 def test_a_classify_colorizer_trains_evaluates_colours_at_any_temperature_and_exports(tmp_path):
     sweep = tmp_path / "sweep"
     args = ("dataset=photos", "trainer.limit_train_batches=30", "task=y2uv", *QUIET)
@@ -107,18 +105,6 @@ def test_a_classify_colorizer_trains_evaluates_colours_at_any_temperature_and_ex
 
 def test_temperature_is_refused_for_a_model_without_classes(y2uv_run, tmp_path):
     ckpt, picture = y2uv_run / "checkpoints" / "best.ckpt", ROOT / "docs" / "colorize_rocket.png"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "colorize.py"),
-            f"ckpt={ckpt}",
-            f"input={picture}",
-            f"output={tmp_path / 'o.png'}",
-            "temperature=0.2",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = in_process("colorize", f"ckpt={ckpt}", f"input={picture}", f"output={tmp_path / 'o.png'}", "temperature=0.2")
     assert done.returncode == 1 and "only a model trained with loss=classify has one" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

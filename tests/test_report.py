@@ -1,6 +1,4 @@
-import contextlib
 import csv
-import io
 import json
 import math
 import shutil
@@ -12,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, import_script
+from conftest import ROOT, import_script, in_process
 from omegaconf import OmegaConf
 
 from autoenc.data.datamodule import ImageDataModule
@@ -111,19 +109,11 @@ def make_table_cli(*args) -> subprocess.CompletedProcess:
 
 
 def make_table_here(*args) -> subprocess.CompletedProcess:
-    """make_table.py's main in this process (no new interpreter and torch import): for the cases
-    after a first run as a user runs it."""
-    make_table = import_script("make_table")
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = make_table.main(list(map(str, args)))
-        except SystemExit as e:  # argparse's refusal of its arguments
-            code = e.code
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    """make_table.py's main in this process: for the cases after a first run as a user runs it."""
+    return in_process("make_table", *args)
 
 
+@pytest.mark.slow
 def test_make_table_on_a_tiny_sweep(tmp_path, tiny_sweep):
     sweep = tmp_path / "sweep"
     for job in tiny_sweep[0]:
@@ -218,6 +208,7 @@ def assert_plots_hold_the_sweep(sweep, out) -> None:
             np.testing.assert_allclose(inputs, pictures, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_make_table_of_several_sweeps_and_pooled_with_an_earlier_table(tmp_path, tiny_sweep):
     """Seeds 0 and 1 in two sweeps make the table of one; seed 1's runs pooled with the table.csv of
     seed 0's (its runs gone) give the same means and stds; a run counted twice is refused."""

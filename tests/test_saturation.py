@@ -2,13 +2,10 @@
 setting like classify's temperature; it composes with eval, colorize, the shipped checkpoint, the
 table and ONNX export."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, compose_config, import_script
+from conftest import ROOT, compose_config, import_script, in_process
 from PIL import Image
 
 from autoenc import UserError
@@ -99,15 +96,14 @@ def test_colorize_takes_a_saturation_and_refuses_it_for_a_model_without_colour(y
 
     ckpt, picture = y2uv_run / "checkpoints" / "best.ckpt", ROOT / "docs" / "colorize_rocket.png"
     colours = {}
-    for gain in (1, 2):  # in this process; the refusal below as a user meets it, in a new one
+    for gain in (1, 2):
         out = tmp_path / f"o{gain}.png"
         args = [f"ckpt={ckpt}", f"input={picture}", f"output={out}", f"saturation={gain}", "device=cpu"]
         assert colorize.main(args) == 0
         rgb = torch.from_numpy(np.array(Image.open(out).convert("RGB"))).permute(2, 0, 1)[None] / 255
         colours[gain] = colourfulness(rgb).item()
     assert colours[2] > 1.5 * colours[1]
-    script = [sys.executable, str(ROOT / "scripts" / "colorize.py"), f"ckpt={ckpt}", f"input={picture}"]
-    done = subprocess.run([*script, f"output={tmp_path / 'o.png'}", "saturation=9"], capture_output=True, text=True)
+    done = in_process("colorize", f"ckpt={ckpt}", f"input={picture}", f"output={tmp_path / 'o.png'}", "saturation=9")
     assert done.returncode == 1 and "saturation=9: must be a number from 0" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     reconstruct = load_checkpoint(ckpt)[0]
