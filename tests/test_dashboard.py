@@ -11,11 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import QUIET, ROOT, compose_config, sweep_runs
+from conftest import QUIET, compose_config, sweep_runs
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from autoenc.inference.evaluate import evaluate
 from autoenc.training import dashboard
+from autoenc.training.fit import train
 from autoenc.training.module import AutoEncoder
 
 pytestmark = pytest.mark.slow  # processes and servers, as a user runs them: the full suite
@@ -105,25 +106,10 @@ class TensorBoard:
 def sweep(tmp_path_factory) -> Path:
     """A 2-run sweep (reconstruct, y2uv), an eval.py result beside it, and a run that has only started."""
     root = tmp_path_factory.mktemp("sweep")
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train.py"),
-            "-m",
-            "dataset=photos",
-            "trainer=debug",
-            "trainer.max_epochs=2",
-            "task=reconstruct,y2uv",
-            *QUIET,
-            f"hydra.sweep.dir={root}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    JOBS[:] = sweep_runs(root)  # classic_reconstruct_s0_<hash>, classic_y2uv_s0_<hash>
+    for task in ("reconstruct", "y2uv"):  # trained here: TensorBoard reads their folders as a sweep's
+        overrides = ("dataset=photos", "trainer=debug", "trainer.max_epochs=2", f"task={task}", *QUIET)
+        train(compose_config("config", root / f"classic_{task}_s0", *overrides))
+    JOBS[:] = sweep_runs(root)  # classic_reconstruct_s0, classic_y2uv_s0
     evaluate(compose_config("eval", root / "eval", f"ckpt_path={root / JOBS[1]}/checkpoints/best.ckpt"))
     model = AutoEncoder(widths=[16, 24, 32], task="gray2rgb")  # a run still in its first epoch
     hparams = dashboard.run_hparams("16-24-32", model.describe(), "photos", "Adam", 1e-3, 64, 15, 0, "32-true")

@@ -319,3 +319,22 @@ def test_batches_shard_across_processes():
     assert len(shards[0]) == len(shards[1]) == 65 and not set(shards[0].tolist()) & set(shards[1].tolist())
     ordered = [torch.cat([x.flatten() for x in Batches(images, 16, rank=r, world=2)]) for r in range(2)]
     assert sorted(torch.cat(ordered).tolist()) == list(range(131))  # val/test: every sample exactly once
+
+
+def test_a_sweeps_process_loads_its_pictures_once(tmp_path, monkeypatch):
+    from autoenc.data import sources
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((64, 64, 3), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    calls = []
+    real = sources.SOURCES["images"].load
+    monkeypatch.setitem(sources.SOURCES, "images", sources.Source(lambda **kw: calls.append(kw) or real(**kw), "x"))
+    monkeypatch.setattr(sources, "KEPT", {})
+    first = ImageDataModule("images", root=str(folder), cache_dir=None, reuse=True)
+    second = ImageDataModule("images", root=str(folder), cache_dir=None, reuse=True)
+    first.setup(), second.setup()
+    assert len(calls) == 1 and torch.equal(first.all_set, second.all_set)  # loaded once, the same pictures
+    ImageDataModule("images", root=str(folder), cache_dir=None).setup()  # outside a sweep: loaded anew
+    assert len(calls) == 2

@@ -227,11 +227,17 @@ def test_a_training_step_never_waits_for_the_host(tmp_path):
     try:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             model.training_step(batch, 1)
+            model.eval()
+            with torch.no_grad():
+                shown = model.validation_step(batch, 0)  # the MSE, and the grid's rows
+                model.test_step(batch, 0)  # every test score, on the device
             _, x, _, pred, _ = model._run(batch)
             rgb = model.task.to_rgb(x, pred.detach())
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    assert rgb.dtype == torch.float32 and rgb.device.type == "cuda"
+    assert rgb.dtype == torch.float32 and rgb.device.type == "cuda" and shown[0].device.type == "cuda"
+    scores = model.test_scores.compute(model.task.restores)  # the one sync: reading them at the end
+    assert all(torch.isfinite(v) for v in scores.values())
 
 
 def test_a_non_capturable_optimizer_brings_its_step_counters_back_to_the_cpu():

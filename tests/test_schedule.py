@@ -114,6 +114,12 @@ def test_a_schedule_and_a_cuda_graph_are_refused_together(make_cfg, monkeypatch)
                 "trainer.accelerator=gpu", "trainer.precision=32-true", "speed.cuda_graph=true", "scheduler=onecycle"
             )
         )
+    # auto, the default, captures where it can: with a schedule it trains without graphs, and says nothing
+    gpu = ("trainer.accelerator=gpu", "trainer.precision=32-true")
+    assert not read_config(make_cfg(*gpu, "scheduler=onecycle")).speed.cuda_graph
+    assert read_config(make_cfg(*gpu)).speed.cuda_graph  # one GPU, fp32, the constant rate: captured
+    assert not read_config(make_cfg(*gpu, "trainer=ddp", "trainer.accelerator=gpu")).speed.cuda_graph
+    assert not read_config(make_cfg("trainer.accelerator=cpu")).speed.cuda_graph  # the CPU: never
 
 
 def test_make_table_keeps_schedules_apart():

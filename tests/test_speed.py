@@ -195,3 +195,40 @@ def test_train_applies_speed_malloc_keep_mb(make_cfg, monkeypatch):
     monkeypatch.setattr(autoenc.training.fit, "keep_freed_memory", asked.append)
     train(make_cfg("dataset=photos", "trainer=debug", "speed.malloc_keep_mb=64", *QUIET))
     assert asked == [64]
+
+
+def test_the_optimizer_is_fused_on_a_cuda_device_unless_the_config_says_otherwise():
+    from types import SimpleNamespace
+
+    from autoenc.training.schedule import on_the_device
+
+    on_gpu, on_cpu = [SimpleNamespace(is_cuda=True)], [torch.zeros(1)]
+    assert on_the_device(torch.optim.Adam, {"lr": 1e-3}, on_gpu) == {"fused": True, "lr": 1e-3}
+    assert on_the_device(torch.optim.AdamW, {"fused": False}, on_gpu) == {"fused": False}  # asked: kept
+    assert on_the_device(torch.optim.Adam, {"foreach": True}, on_gpu) == {"foreach": True}  # the two exclude each other
+    assert on_the_device(torch.optim.Adam, {"lr": 1e-3}, on_cpu) == {"lr": 1e-3}
+    assert on_the_device(torch.optim.Adagrad, {}, on_gpu) == {"fused": True}
+
+
+def test_test_scores_are_the_same_whatever_the_batch_size(y2uv_run):
+    """Every score is a sum over pictures: the test loop's batch size moves none of them."""
+    from autoenc.data.datamodule import ImageDataModule
+    from autoenc.inference.checkpoints import load_checkpoint
+    from autoenc.model.metrics import TestScores
+    from autoenc.model.tasks import to_unit_rgb
+
+    model, ckpt = load_checkpoint(y2uv_run / "checkpoints" / "best.ckpt")
+    data = ImageDataModule(**ckpt["datamodule_hyper_parameters"])
+    data.setup()
+    scores = {}
+    for size in (64, 1000):
+        metric = TestScores()
+        with torch.no_grad():
+            for batch in Batches(data.test_set, size):
+                rgb = to_unit_rgb(batch, channels_last=False)
+                x, y = model.task.split(rgb)
+                metric.update(model.task, x, y, model(x), rgb)
+        scores[size] = {k: v.item() for k, v in metric.compute(model.task.restores).items()}
+    assert scores[64].keys() == scores[1000].keys() and len(scores[64]) >= 10
+    for key, value in scores[64].items():
+        assert scores[1000][key] == pytest.approx(value, rel=1e-5, abs=1e-7), key

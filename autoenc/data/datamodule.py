@@ -12,6 +12,8 @@ from autoenc import UserError
 from autoenc.data.batches import Batches
 from autoenc.data.sources import SPLITS, check_dataset, load_source
 
+EVAL_BATCH = 1000  # pictures a validation or test batch holds (at least the training's batch)
+
 # --- split and batches ------------------------------------------------------------------
 
 
@@ -47,14 +49,16 @@ class ImageDataModule(L.LightningDataModule):
         on_device: bool = True,
         steps_per_call: int = 1,
         train_limit: int | float = 1.0,
+        reuse: bool = False,
     ):
         super().__init__()
-        self.save_hyperparameters(logger=False)  # into each checkpoint, so eval.py finds the run's data
+        self.save_hyperparameters(ignore=["reuse"], logger=False)  # into each checkpoint: eval.py finds the data
         check_dataset(name, root, batch_size, split)
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
         self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
         self.train_limit = train_limit  # trainer.limit_train_batches, in batches (Lightning would count blocks)
+        self.reuse = reuse  # the pictures this process loaded for an earlier run of its sweep
         self.train_set = self.val_set = self.test_set = self.all_set = None
         self.labels: dict[str, torch.Tensor] = {}  # split -> each picture's class, -1 where none (self.classes)
         self.classes: list[str] = []
@@ -62,7 +66,7 @@ class ImageDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        loaded = load_source(self.name, self.root, self.download, self.on_error, self.cache_dir)
+        loaded = load_source(self.name, self.root, self.download, self.on_error, self.cache_dir, self.reuse)
         self.classes, labels = loaded.classes, loaded.labels
         self.all_set = images = torch.from_numpy(np.ascontiguousarray(loaded.pictures))  # every picture, in order
         idx = split_indices(len(images), self.split, self.split_seed, loaded.official_train)
@@ -74,13 +78,20 @@ class ImageDataModule(L.LightningDataModule):
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train_set), "val": len(self.val_set), "test": len(self.test_set)}
 
+    @property
+    def eval_batch_size(self) -> int:
+        """Validation and test take large batches: every score is a sum over pictures, so the batch size
+        moves none (tests/test_speed.py), and a GPU gets fewer, fuller launches."""
+        return max(self.batch_size, EVAL_BATCH)
+
     def _batches(self, images: torch.Tensor, shuffle: bool = False, group: int = 1, limit=1.0) -> Batches:
         rank, world = 0, 1
         if self.trainer is not None:
             rank, world = self.trainer.global_rank, self.trainer.world_size
             if self.on_device:  # one copy on the training device, no transfer per batch
                 images = images.to(self.trainer.strategy.root_device)
-        return Batches(images, self.batch_size, shuffle, self.seed, rank, world, group, limit)
+        size = self.batch_size if shuffle else self.eval_batch_size
+        return Batches(images, size, shuffle, self.seed, rank, world, group, limit)
 
     def train_dataloader(self) -> Batches:
         return self._batches(self.train_set, shuffle=True, group=self.steps_per_call, limit=self.train_limit)

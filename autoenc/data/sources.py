@@ -9,6 +9,7 @@ decoded, in a .npz or .npy file). Another source: a function decorated with
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -29,17 +30,19 @@ class Loaded:
 class Source:
     load: Callable[..., Loaded]  # (root, download, on_error, cache_dir) -> Loaded
     root: str | None = None  # what dataset.root must name, where the source needs it
+    missing: Callable[[Path], str | None] | None = None  # why a given root cannot be it (checked before loading)
 
 
 SOURCES: dict[str, Source] = {}
 
 
-def register_source(name: str, root: str | None = None) -> Callable:
+def register_source(name: str, root: str | None = None, missing: Callable[[Path], str | None] | None = None):
     """A picture source by name: load(root, download, on_error, cache_dir) -> Loaded. root: what
-    dataset.root must name (e.g. "a/folder/of/pictures"), where the source cannot do without it."""
+    dataset.root must name (e.g. "a/folder/of/pictures"), where the source cannot do without it;
+    missing(root): why a root cannot be one, answered before anything is imported or loaded."""
 
     def register(load: Callable[..., Loaded]) -> Callable[..., Loaded]:
-        SOURCES[name] = Source(load, root)
+        SOURCES[name] = Source(load, root, missing)
         return load
 
     return register
@@ -53,12 +56,28 @@ def check_dataset(name: str, root: str | None, batch_size: int, split: str) -> N
         raise UserError(f"dataset.batch_size={batch_size}: must be a positive integer")
     if split not in SPLITS:
         raise UserError(f"dataset.split={split!r}: must be one of {', '.join(SPLITS)}")
-    if root is None and SOURCES[name].root:
-        raise UserError(f"dataset={name} needs dataset.root=/path/to/{SOURCES[name].root}")
+    source = SOURCES[name]
+    if root is None and source.root:
+        raise UserError(f"dataset={name} needs dataset.root=/path/to/{source.root}")
+    if root is not None and source.missing and (why := source.missing(Path(root).expanduser())):
+        raise UserError(f"dataset.root={root!r}{why}")
 
 
-def load_source(name: str, root: str | None, download: bool, on_error: str, cache_dir: str | None) -> Loaded:
-    return SOURCES[name].load(root=root, download=download, on_error=on_error, cache_dir=cache_dir)
+KEPT: dict[tuple, Loaded] = {}  # what a sweep's process loaded: its later runs take it again
+
+
+def load_source(
+    name: str, root: str | None, download: bool, on_error: str, cache_dir: str | None, reuse: bool = False
+) -> Loaded:
+    """The source's pictures. reuse: the ones this process loaded already with the same settings (the
+    runs of one sweep: a folder of 60,000 pictures is listed and its cache checked once, not per run)."""
+    key = (name, root, download, on_error, cache_dir)
+    if reuse and key in KEPT:
+        return KEPT[key]
+    loaded = SOURCES[name].load(root=root, download=download, on_error=on_error, cache_dir=cache_dir)
+    if reuse:
+        KEPT[key] = loaded
+    return loaded
 
 
 @register_source("cifar10")
@@ -76,14 +95,20 @@ def photos(**_) -> Loaded:
     return Loaded(photo_tiles())
 
 
-@register_source("images", root="a/folder/of/pictures")
+@register_source(
+    "images", "a/folder/of/pictures", lambda root: None if root.is_dir() else " is not a folder of pictures"
+)
 def images(root: str, on_error: str, cache_dir: str | None, **_) -> Loaded:
     from autoenc.data.tiles import folder_pictures
 
     return Loaded(*folder_pictures(root, on_error, cache_dir))
 
 
-@register_source("array", root="pictures.npz")
+@register_source(
+    "array",
+    "pictures.npz",
+    lambda root: None if root.is_file() else ": no such file (dataset=array takes a .npz or .npy file)",
+)
 def array(root: str, **_) -> Loaded:
     from autoenc.data.tiles import array_labels, array_pictures
 

@@ -43,7 +43,7 @@ def evaluate(cfg: DictConfig) -> dict:
     logger = TensorBoardLogger(out, name="tb", version="", default_hp_metric=False)  # the training's metric names
     images = {"train": data.train_set, "val": data.val_set, "test": data.test_set, "all": data.all_set}[cfg.split]
     network = dashboard.network_table(model, model.describe()["latent_shape"])
-    test = run_test(model, images, cfg.batch_size or data.batch_size, cfg.accelerator, precision, logger)
+    test = run_test(model, images, cfg.batch_size or data.eval_batch_size, cfg.accelerator, precision, logger)
     evaluated = {
         "checkpoint": str(ckpt_path),
         "split": cfg.split,

@@ -78,7 +78,9 @@ def plot_neighbours(
     return near
 
 
-def plot_interpolation(model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, steps: int, path: Path) -> list[np.ndarray]:
+def plot_interpolation(
+    model: AutoEncoder, a: torch.Tensor, b: torch.Tensor, steps: int, path: Path
+) -> list[np.ndarray]:
     """Two pictures (uint8 (32, 32, 3)) and the decoded codes between theirs, in `steps` equal steps;
     a colour task's luminance is blended the same way. Returns the pictures the strip holds, read back."""
     pair = torch.stack([a, b])

@@ -2,8 +2,8 @@
 
 import torch
 from torch import nn
-from torchmetrics import MeanMetric, MeanSquaredError, Metric
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from torchmetrics import MeanSquaredError, Metric
+from torchmetrics.image import StructuralSimilarityIndexMeasure
 
 from autoenc.model.colour import ColourMaths
 
@@ -24,6 +24,28 @@ class WeightedMean(Metric):
 
     def compute(self) -> torch.Tensor:
         return self.total / self.count
+
+
+class PictureMean(Metric):
+    """The mean of per-picture values, its sums kept on the device: no NaN check and no count copied
+    from the host on an update (torchmetrics' MeanMetric and PSNR do one or the other: a host sync)."""
+
+    def __init__(self):
+        super().__init__()
+        self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, values: torch.Tensor) -> None:
+        self.total += values.detach().double().sum()
+        self.count += len(values)
+
+    def compute(self) -> torch.Tensor:
+        return (self.total / self.count).float()
+
+
+def psnr(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Each picture's PSNR in dB, data range 1 (torchmetrics' PSNR with dim=(1, 2, 3), per picture)."""
+    return 10 * torch.log10(1 / (pred - true).square().flatten(1).mean(1))
 
 
 def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
@@ -57,10 +79,9 @@ class RGBScores(nn.Module):
     def __init__(self):
         super().__init__()
         self.mse = MeanSquaredError()
-        self.psnr = PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean")
-        self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
-        self.colour_pred, self.colour_true = MeanMetric(), MeanMetric()
-        self.colour_distance, self.maths = MeanMetric(), ColourMaths()
+        self.psnr, self.ssim = PictureMean(), StructuralSimilarityIndexMeasure(data_range=1.0)
+        self.colour_pred, self.colour_true = PictureMean(), PictureMean()
+        self.colour_distance, self.maths = PictureMean(), ColourMaths()
 
     def update(self, pred: torch.Tensor, true: torch.Tensor) -> None:
         """pred, true: RGB (N, 3, H, W) in [-1, 1]. Scored in fp32 also inside a bf16 autocast region
@@ -70,7 +91,7 @@ class RGBScores(nn.Module):
         with torch.autocast(pred.device.type, enabled=False):
             self.mse.update(pred.flatten(), true.flatten())
             p, t = (pred.clamp(-1, 1) + 1) / 2, (true + 1) / 2
-            self.psnr.update(p, t)
+            self.psnr.update(psnr(p, t))
             self.ssim.update(p, t)
             self.colour_pred.update(colourfulness(p))
             self.colour_true.update(colourfulness(t))

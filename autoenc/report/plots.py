@@ -79,7 +79,9 @@ def plot_latent(rows: list[dict], path: Path) -> dict[str, list[tuple[str, float
     held, labels = {}, iter(ax.texts)
     for container in ax.containers:  # one errorbar per task, its points in the order of their labels
         xs, ys = container.lines[0].get_data()
-        held[container.get_label()] = [(next(labels).get_text(), float(x), float(y)) for x, y in zip(xs, ys)]
+        held[container.get_label()] = [
+            (next(labels).get_text(), float(x), float(y)) for x, y in zip(xs, ys, strict=True)
+        ]
     plt.close(fig)
     return held
 

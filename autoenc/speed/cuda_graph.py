@@ -60,12 +60,13 @@ def set_capturable(optimizer: torch.optim.Optimizer, on: bool) -> None:
 
 class GraphedStep:
     """Calls step(batch) -> loss: eagerly for the first WARMUP_STEPS batches, then captures it
-    for the shape of the next batch and replays the graph for every batch of that shape; a batch
-    of another shape (a short last batch) runs eagerly. After each replay count_step() is
-    called: the bookkeeping (Lightning's step counter) the eager step does in Python."""
+    for the next full batch (batch_size pictures: a short last batch is never the one captured)
+    and replays the graph for every batch of that shape; a batch of another shape runs eagerly.
+    After each replay count_step() is called: the bookkeeping (Lightning's step counter) the
+    eager step does in Python."""
 
-    def __init__(self, step: Callable[[torch.Tensor], torch.Tensor], count_step: Callable[[], None]):
-        self.step, self.count_step = step, count_step
+    def __init__(self, step: Callable[[torch.Tensor], torch.Tensor], count_step: Callable[[], None], batch_size: int):
+        self.step, self.count_step, self.batch_size = step, count_step, batch_size
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static_batch = self.static_loss = None
         self.eager_steps = 0
@@ -77,7 +78,7 @@ class GraphedStep:
             self.graph.replay()
             self.count_step()
             return self.static_loss.clone()  # the next replay overwrites the static one
-        if self.graph is None and self.eager_steps >= WARMUP_STEPS:
+        if self.graph is None and self.eager_steps >= WARMUP_STEPS and len(batch) == self.batch_size:
             return self._capture(batch)
         return self._eager(batch)
 

@@ -41,17 +41,21 @@ def bf16_pays(cpuinfo: str) -> bool:
 # Measured on photos, 15 epochs, seeds 0-2 (docs/benchmarks.md, "bf16 on double blocks"): bf16 autocast left the
 # test MSE within the seed spread (< 1.1%) for single blocks, but 4.4% (2 std) worse for double;
 # re-checked without AMX (scripts/dev/bf16_probe.py, docs/benchmarks.md): 0-4% worse, wider spread.
-CPU_BF16_BLOCKS = {"single"}
+# One rule on every device: a GPU's bf16 rounds as the CPU's does, so double blocks stay fp32 there
+# too until a measurement on a GPU says otherwise; a GPU table is then the CPU table's.
+LOW_PRECISION_BLOCKS = {"single"}
 
 
 def resolve_precision(precision: str, accelerator: str, block: str = "single") -> str:
     """trainer.precision=auto -> bf16 autocast where the hardware has it and it trains as well
-    as fp32 (on the CPU: single blocks), else fp32."""
+    as fp32 (single blocks, on the CPU and on a GPU alike), else fp32."""
     if str(precision) != "auto":
         return str(precision)
+    if block not in LOW_PRECISION_BLOCKS:
+        return "32-true"
     if on_cuda(accelerator):
         return gpu_precision()
-    return "bf16-mixed" if cpu_supports_bf16() and block in CPU_BF16_BLOCKS else "32-true"
+    return "bf16-mixed" if cpu_supports_bf16() else "32-true"
 
 
 def on_cuda(accelerator: str) -> bool:

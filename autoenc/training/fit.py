@@ -121,6 +121,7 @@ def load_data(spec: RunSpec) -> ImageDataModule:
         on_device=spec.speed.device_data,
         steps_per_call=spec.speed.steps_per_call,
         train_limit=spec.train_limit,
+        reuse=ddp.in_sweep(),  # the runs of a sweep in one process load the pictures once
     )
     data.setup()
     return data

@@ -107,7 +107,8 @@ class AutoEncoder(L.LightningModule):
         if self.cuda_graph:
             # a replay skips the Lightning optimizer's Python: count the step as its .step() does
             count = lambda: (optimizer._on_before_step(), optimizer._on_after_step())  # noqa: E731
-            self._graphed = GraphedStep(lambda batch: self._step(batch, optimizer), count)
+            full = self.trainer.datamodule.batch_size
+            self._graphed = GraphedStep(lambda batch: self._step(batch, optimizer), count, full)
 
     @property
     def step_captured(self) -> bool:

@@ -4,6 +4,7 @@ hyper-parameters too); the LightningModule steps them itself, since it steps its
 itself (manual optimisation): after every `frequency` optimizer steps or epochs, plateau after
 validation with the monitored MSE."""
 
+import inspect
 from collections.abc import Callable, Iterable
 
 import torch
@@ -69,13 +70,22 @@ def build(spec: dict, optimizer: torch.optim.Optimizer, steps_per_epoch: int, ep
         raise UserError(f"scheduler={spec['name']}: {e}") from None
 
 
+def on_the_device(kind: type, settings: dict, parameters: list) -> dict:
+    """The optimizer's settings for where its parameters are: on a CUDA device its fused kernel
+    (one launch for every parameter's update, Adam and AdamW) unless the config says otherwise."""
+    on_cuda = any(getattr(p, "is_cuda", False) for p in parameters)
+    takes = "fused" in inspect.signature(kind.__init__).parameters
+    return {"fused": True, **settings} if on_cuda and takes and "foreach" not in settings else settings
+
+
 def optimizers_for(
     parameters: Iterable, optimizer: dict | None, schedule: dict, length: Callable[[], tuple[int, int]]
 ) -> torch.optim.Optimizer | dict:
     """configure_optimizers' answer: the optimizer (checked again: a checkpoint's hyper-parameters can
     be edited), with its schedule over the run's length (steps per epoch, epochs) where it has one."""
     kind, settings = check_optimizer(optimizer)
-    built = kind(parameters, **settings)
+    parameters = list(parameters)
+    built = kind(parameters, **on_the_device(kind, settings, parameters))
     if schedule["name"] == "none":  # the constant rate: no trainer needed
         return built
     scheduler = build(schedule, built, *length())

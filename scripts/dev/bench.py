@@ -322,12 +322,13 @@ def main() -> None:
         help="(b) once per speed.channels_last value (true: channels_last, false: NCHW)",
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=["plain", "nhwc", "hand", "bare", "startup"])
+    parser.add_argument("--images", type=int, default=60_000, help="tiles made, a multiple of 100 (80%% train)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "images").mkdir()
-        make_images(tmp / "images")
+        make_images(tmp / "images", args.images)
         data = ImageDataModule("images", root=str(tmp / "images"))
         data.setup()
         n_train = len(data.train_set)
