@@ -66,9 +66,10 @@ bench() {  # plain loop against autoenc, eager against CUDA graph, NCHW against 
     > "$OUT/bench.txt" 2>&1
 }
 
-table() {  # the study's 72 runs, to its cap: how far it got is in the summary line
-  local data=(dataset=images dataset.root=data/cifar10-jpeg) more=()
+table() {  # the study's 72 runs, 4 processes on the GPU (MPS where it starts), to its cap: how far it got is said
+  local data=(dataset=images dataset.root=data/cifar10-jpeg) more=(hydra/launcher=joblib hydra.launcher.n_jobs=4)
   [ "$DRY" = 1 ] && data=(dataset=photos) more=(trainer=debug arch=classic,4-6-8 task=reconstruct,y2uv seed=0)
+  [ "$DRY" = 0 ] && command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d 2>/dev/null
   $PY train.py -m experiment=table "${data[@]}" "${more[@]}" "hydra.sweep.dir=$SWEEP" \
     trainer.enable_progress_bar=false trainer.enable_model_summary=false > "$OUT/table_log.txt" 2>&1
 }
