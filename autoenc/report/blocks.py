@@ -13,13 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autoenc.report.gpu_model import gpu_model
-from autoenc.report.result_blocks import cells, disk, findings, judge, lr_study, probes, ratios, restore
+from autoenc.report.result_blocks import cells, disk, findings, judge, lr_study, probes, ratios, restore, suite
 
 BLOCK = re.compile(r"(<!-- block: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end block -->)", re.S)
 
 
 RENDER: dict[str, Callable[..., str]] = {
     "judge": judge,
+    "suite": suite,
     "gpu_model": gpu_model,
     "disk": disk,
     "cells": cells,

@@ -175,6 +175,18 @@ def disk(record: str) -> str:
     )
 
 
+def suite(record: str) -> str:
+    """How long the tests take, as measured from a fresh clone (a json record)."""
+    d = json.loads(Path(record).read_text())
+    full, quick, dev = d["full"], d["quick"], d["dev"]
+    return (
+        f"On {d['host']}: `pytest` ran {full['passed']} tests in {full['seconds'] / 60:.1f} min "
+        f"({full['skipped']} skipped: {full['skipped_why']}); `pytest -m \"not slow\"` {quick['passed']} in "
+        f"{quick['seconds']:.0f} s; `pytest tests/dev` {dev['passed']} in {dev['seconds']:.0f} s "
+        f"({d['how']}; [record](docs/{Path(record).name}))."
+    )
+
+
 def judge(log: str) -> str:
     """The table of a scripts/dev/judge_colorizer.py log, as it printed it."""
     return "\n".join(line for line in Path(log).read_text().splitlines() if line.startswith("|"))
