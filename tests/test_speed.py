@@ -232,3 +232,36 @@ def test_test_scores_are_the_same_whatever_the_batch_size(y2uv_run):
     assert scores[64].keys() == scores[1000].keys() and len(scores[64]) >= 10
     for key, value in scores[64].items():
         assert scores[1000][key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+
+
+@pytest.mark.parametrize("task", ["y2uv", "denoise"])
+def test_a_prepared_training_split_trains_as_its_pictures_do(task):
+    """On a GPU the training split's fixed per-picture work is done once (autoenc/model/prepared.py):
+    training on those floats gives the training on the uint8 pictures (colour: the same input and
+    target; restoration: the same fresh noise every step)."""
+    from functools import partial
+
+    import lightning as L
+
+    from autoenc.model.prepared import prepare_pictures
+    from autoenc.training.module import AutoEncoder
+
+    histories = []
+    for prepared in (False, True):
+        L.seed_everything(0)
+        model = AutoEncoder(task=task, channels_last=False)
+        prepare = partial(prepare_pictures, model.task, channels_last=False) if prepared else None
+        data = ImageDataModule("photos", prepare=prepare, train_limit=8)
+        trainer = L.Trainer(
+            accelerator="cpu",
+            max_epochs=1,
+            limit_val_batches=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        trainer.fit(model, datamodule=data)
+        histories.append(model.history)
+    assert histories[1]["train_mse"] == pytest.approx(histories[0]["train_mse"], rel=1e-5)
+    assert histories[1]["val_mse"] == pytest.approx(histories[0]["val_mse"], rel=1e-5)

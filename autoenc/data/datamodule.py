@@ -4,6 +4,8 @@ seeded split -> batches.
 Images stay uint8 in memory; the LightningModule converts each batch to [-1, 1] floats.
 """
 
+from collections.abc import Callable
+
 import lightning as L
 import numpy as np
 import torch
@@ -50,15 +52,19 @@ class ImageDataModule(L.LightningDataModule):
         steps_per_call: int = 1,
         train_limit: int | float = 1.0,
         reuse: bool = False,
+        prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["reuse"], logger=False)  # into each checkpoint: eval.py finds the data
+        self.save_hyperparameters(
+            ignore=["reuse", "prepare"], logger=False
+        )  # into each checkpoint: eval.py finds the data
         check_dataset(name, root, batch_size, split)
         self.name, self.root, self.batch_size, self.split = name, root, batch_size, split
         self.split_seed, self.download, self.on_error, self.seed = split_seed, download, on_error, seed
         self.on_device, self.steps_per_call, self.cache_dir = on_device, steps_per_call, cache_dir
         self.train_limit = train_limit  # trainer.limit_train_batches, in batches (Lightning would count blocks)
         self.reuse = reuse  # the pictures this process loaded for an earlier run of its sweep
+        self.prepare = prepare  # the training split's fixed per-picture work, done once (on its device)
         self.train_set = self.val_set = self.test_set = self.all_set = None
         self.labels: dict[str, torch.Tensor] = {}  # split -> each picture's class, -1 where none (self.classes)
         self.classes: list[str] = []
@@ -84,17 +90,21 @@ class ImageDataModule(L.LightningDataModule):
         moves none (tests/test_speed.py), and a GPU gets fewer, fuller launches."""
         return max(self.batch_size, EVAL_BATCH)
 
-    def _batches(self, images: torch.Tensor, shuffle: bool = False, group: int = 1, limit=1.0) -> Batches:
+    def _batches(self, images: torch.Tensor, shuffle: bool = False, group: int = 1, limit=1.0, prepare=None) -> Batches:
         rank, world = 0, 1
         if self.trainer is not None:
             rank, world = self.trainer.global_rank, self.trainer.world_size
             if self.on_device:  # one copy on the training device, no transfer per batch
                 images = images.to(self.trainer.strategy.root_device)
+        if prepare is not None:
+            images = prepare(images)
         size = self.batch_size if shuffle else self.eval_batch_size
         return Batches(images, size, shuffle, self.seed, rank, world, group, limit)
 
     def train_dataloader(self) -> Batches:
-        return self._batches(self.train_set, shuffle=True, group=self.steps_per_call, limit=self.train_limit)
+        return self._batches(
+            self.train_set, shuffle=True, group=self.steps_per_call, limit=self.train_limit, prepare=self.prepare
+        )
 
     def val_dataloader(self) -> Batches:
         return self._batches(self.val_set)

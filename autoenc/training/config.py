@@ -16,7 +16,7 @@ from autoenc.model.loss import check_loss
 from autoenc.model.tasks import get_task, task_options
 from autoenc.speed import cuda_graph
 from autoenc.speed.blocks import in_calls, resolve_steps_per_call
-from autoenc.speed.settings import compile_backend, resolve_channels_last, resolve_precision
+from autoenc.speed.settings import compile_backend, on_cuda, resolve_channels_last, resolve_precision
 from autoenc.training.optim import check_optimizer
 from autoenc.training.schedule import check_scheduler
 
@@ -35,6 +35,7 @@ class Speed:
     steps_per_call: int  # batches per training_step call
     malloc_keep_mb: int
     cuda_graph: bool  # this run captures its step
+    prepared: bool = False  # the training split's fixed per-picture work done once (a CUDA device)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ def resolve_speed(speed: dict, trainer: dict, precision: str, scheduler: str = "
         steps_per_call=steps,
         malloc_keep_mb=keep,
         cuda_graph=graph_the_step(speed["cuda_graph"], accelerator, precision, one_device(trainer), scheduler),
+        prepared=bool(speed["device_data"]) and on_cuda(accelerator),
     )
 
 

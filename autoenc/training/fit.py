@@ -4,6 +4,7 @@ metrics.json into the run folder and return it."""
 
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import lightning as L
@@ -12,6 +13,7 @@ from omegaconf import DictConfig
 
 from autoenc import UserError
 from autoenc.data.datamodule import ImageDataModule
+from autoenc.model.prepared import prepare_pictures
 from autoenc.runs.folder import (
     AtomicCheckpointIO,
     RunLock,
@@ -66,9 +68,10 @@ def fit_and_test(spec: RunSpec, out: Path) -> dict:
         return finished
     L.seed_everything(spec.seed, verbose=False)
     keep_freed_memory(spec.speed.malloc_keep_mb)
-    data = load_data(spec)
-    load_seconds = time.time() - started_at
     model = build_model(spec)
+    prepare = partial(prepare_pictures, model.task, channels_last=spec.speed.channels_last)
+    data = load_data(spec, prepare if spec.speed.prepared else None)
+    load_seconds = time.time() - started_at
     net = model.describe()
     network = dashboard.network_table(model, net["latent_shape"])  # before channels_last: plain shapes
     apply_speed(model, spec.speed.channels_last, spec.speed.compile, spec.speed.threads or threads_per_job())
@@ -114,7 +117,7 @@ def say(line: str) -> None:
         print(line)
 
 
-def load_data(spec: RunSpec) -> ImageDataModule:
+def load_data(spec: RunSpec, prepare=None) -> ImageDataModule:
     data = ImageDataModule(
         **spec.dataset,
         seed=spec.seed,
@@ -122,6 +125,7 @@ def load_data(spec: RunSpec) -> ImageDataModule:
         steps_per_call=spec.speed.steps_per_call,
         train_limit=spec.train_limit,
         reuse=ddp.in_sweep(),  # the runs of a sweep in one process load the pictures once
+        prepare=prepare,
     )
     data.setup()
     return data

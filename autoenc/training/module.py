@@ -1,8 +1,5 @@
-"""The LightningModule: a CAE trained on one task with its loss (conf/loss), metrics, image grids.
-
-Built from plain values only (widths, kernel_size, block, task name, optimizer dict), so
-AutoEncoder.load_from_checkpoint(path) rebuilds it with nothing else.
-"""
+"""The LightningModule: a CAE trained on one task with its loss (conf/loss) and metrics. Built from plain
+values only (widths, kernel_size, block, task name, optimizer dict): load_from_checkpoint needs nothing else."""
 
 import math
 import os
@@ -18,6 +15,7 @@ from autoenc import UserError
 from autoenc.model.cae import CAE
 from autoenc.model.loss import build_loss
 from autoenc.model.metrics import TestScores, WeightedMean
+from autoenc.model.prepared import training_pair
 from autoenc.model.tasks import get_task, to_unit_rgb
 from autoenc.speed.cuda_graph import GraphedStep, set_capturable
 from autoenc.training.dashboard import Throughput
@@ -142,7 +140,7 @@ class AutoEncoder(L.LightningModule):
     def _step(self, batch: torch.Tensor, optimizer) -> torch.Tensor:
         """One batch: forward, loss, backward, optimizer step -> the detached MSE of the prediction
         (loss=mse: the loss itself). No host sync: a CUDA graph can record it."""
-        x, y = self.task.split(to_unit_rgb(batch, self.channels_last), fixed=False)
+        x, y = training_pair(self.task, batch, self.channels_last)
         output = self.net(x)
         loss = self.objective(output, y)
         optimizer.zero_grad(set_to_none=True)
