@@ -125,15 +125,22 @@ def lr_study(lr_csv: str, table_csv: str) -> str:
     return "\n".join(lines)
 
 
+def table(head: str, rule: str, rows) -> str:
+    """A markdown table: its header line, its alignment line, a line per row."""
+    return "\n".join([head, rule, *rows])
+
+
 def restore(restore_csv: str) -> str:
     """Restoration tasks (seed 0): the network's RGB MSE and PSNR against doing nothing."""
-    lines = ["| arch | task | RGB MSE | PSNR dB | do nothing: RGB MSE | PSNR dB |", "|---|---|--:|--:|--:|--:|"]
-    for r in read_rows(Path(restore_csv)):
-        lines.append(
+    return table(
+        "| arch | task | RGB MSE | PSNR dB | do nothing: RGB MSE | PSNR dB |",
+        "|---|---|--:|--:|--:|--:|",
+        (
             f"| {r['arch']} | {r['task']} | {r['test_mse_rgb']:.5f} | {r['test_psnr']:.2f} | "
             f"{r['test_input_mse_rgb']:.5f} | {r['test_input_psnr']:.2f} |"
-        )
-    return "\n".join(lines)
+            for r in read_rows(Path(restore_csv))
+        ),
+    )
 
 
 def probes(folder: str, table_csv: str) -> str:
@@ -150,13 +157,15 @@ def probes(folder: str, table_csv: str) -> str:
 
 def ratios(original_csv: str) -> str:
     """Each cell's MSE on the original pixels over its MSE on the JPEG copy (the same checkpoints)."""
-    lines = ["| arch | task | checkpoints | original / JPEG (task space) | (RGB) |", "|---|---|--:|--:|--:|"]
-    for r in read_rows(Path(original_csv)):
-        lines.append(
+    return table(
+        "| arch | task | checkpoints | original / JPEG (task space) | (RGB) |",
+        "|---|---|--:|--:|--:|",
+        (
             f"| {r['arch']} | {r['label']} | {r['seeds']:.0f} | {pm(r, 'on_original_over_jpeg_mse', 2)}x | "
             f"{pm(r, 'on_original_over_jpeg_mse_rgb', 2)}x |"
-        )
-    return "\n".join(lines)
+            for r in read_rows(Path(original_csv))
+        ),
+    )
 
 
 def disk(record: str) -> str:
