@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autoenc.report.gpu_model import gpu_model
-from autoenc.report.result_blocks import cells, disk, findings, judge, lr_study, probes, ratios, restore, suite
+from autoenc.report.result_blocks import cells, disk, findings, lr_study, printed, probes, ratios, restore, suite
 
 BLOCK = re.compile(r"(<!-- block: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end block -->)", re.S)
 
 
 RENDER: dict[str, Callable[..., str]] = {
-    "judge": judge,
+    "printed": printed,
     "suite": suite,
     "gpu_model": gpu_model,
     "disk": disk,
@@ -33,9 +33,9 @@ RENDER: dict[str, Callable[..., str]] = {
 
 
 def render(spec: str, root: Path) -> str:
-    """A block's text from its spec ("NAME ARG ..."), paths taken from the project's root."""
+    """A block's text from its spec ("NAME ARG ..."), paths taken from the project's root (numbers as they are)."""
     name, *args = spec.split()
-    return RENDER[name](*(str(root / a) for a in args))
+    return RENDER[name](*(a if a.isdigit() else str(root / a) for a in args))
 
 
 def rerender(text: str, root: Path) -> str:

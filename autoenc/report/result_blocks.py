@@ -196,6 +196,13 @@ def suite(record: str) -> str:
     )
 
 
-def judge(log: str) -> str:
-    """The table of a scripts/dev/judge_colorizer.py log, as it printed it."""
-    return "\n".join(line for line in Path(log).read_text().splitlines() if line.startswith("|"))
+def printed(log: str, *which: str) -> str:
+    """The markdown tables a script printed into its log, as it printed them: all, or the n-th ones (from 1)."""
+    tables, current = [], []
+    for line in [*Path(log).read_text().splitlines(), ""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables, current = [*tables, "\n".join(current)], []
+    picked = [tables[int(n) - 1] for n in which] if which else tables
+    return "\n\n".join(picked)
