@@ -9,6 +9,7 @@ from conftest import CONF, ROOT
 
 from autoenc.report.blocks import blocks, render
 
+MEASURED = r"\d\.\d\d|\d,\d\d\d"  # a number with 3 or more digits, as measurements are
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
@@ -68,3 +69,21 @@ def test_the_logger_group_the_config_check_and_the_builders_agree():
     from autoenc.training.loggers import BUILDERS
 
     assert set(LOGGERS) == set(BUILDERS) == {p.stem for p in (CONF / "logger").glob("*.yaml")}
+
+
+def test_a_printed_block_copies_the_tables_of_a_log_all_or_the_nth(tmp_path):
+    log = tmp_path / "bench_log.txt"
+    log.write_text("host: x\n| a | b |\n|--|--|\n| 1 | 2 |\nrc=0\n\n| c |\n|--|\n| 3 |\n")
+    assert render(f"printed {log.name}", tmp_path) == "| a | b |\n|--|--|\n| 1 | 2 |\n\n| c |\n|--|\n| 3 |"
+    assert render(f"printed {log.name} 2", tmp_path) == "| c |\n|--|\n| 3 |"
+
+
+def test_no_page_keeps_a_table_outside_a_block():
+    """A table in README or docs/ is either rendered from a record or holds no measured number
+    (make_table's table.md files are records themselves)."""
+    for page in (p for p in PAGES if p.name != "table.md"):
+        text = page.read_text()
+        for _spec, body in blocks(text):
+            text = text.replace(body, "")
+        numbers = [row for row in text.splitlines() if row.startswith("|") and len(re.findall(MEASURED, row)) >= 3]
+        assert not numbers, f"{page.relative_to(ROOT)} has a table row with numbers outside a block: {numbers[0]}"
