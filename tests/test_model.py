@@ -8,6 +8,7 @@ from torch import nn
 from autoenc import UserError
 from autoenc.model.cae import CAE
 from autoenc.model.tasks import get_task
+from autoenc.model.unet import UNet
 
 # The study's latent sizes for its five 3x3 archs; the 5x5 one is 8x8x32, not the report's 1152.
 LATENT = {
@@ -17,15 +18,17 @@ LATENT = {
     "16-24-32_k5": 2048,
     "32-48-64_single": 4096,
     "32-48-64_double": 4096,
+    "unet_32-64-96": 6144,  # its deepest stage: with skips, not a code
 }
 
 
-def build(cfg) -> CAE:
+def build(cfg) -> nn.Module:
     task = get_task(cfg.task.name)
-    return CAE(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block, task.in_channels, task.out_channels)
+    kind = UNet if cfg.arch.skips else CAE  # built without build_net's check: reconstruct refuses skips
+    return kind(list(cfg.arch.widths), cfg.arch.kernel_size, cfg.arch.block, task.in_channels, task.out_channels)
 
 
-def test_the_six_study_archs_have_configs():
+def test_the_six_study_archs_and_the_unet_have_configs():
     assert set(ARCHS) == set(LATENT)
 
 

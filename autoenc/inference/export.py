@@ -23,6 +23,8 @@ def export_onnx(ckpt: str | Path, output: Path, opset: int = 17) -> dict[str, st
         "autoenc.widths": str(list(model.hparams.widths)),
         "autoenc.kernel_size": str(model.hparams.kernel_size),
         "autoenc.block": model.hparams.block,
+        "autoenc.skips": str(bool(model.hparams.get("skips"))).lower(),
+        "autoenc.residual": str(bool(model.hparams.get("residual"))).lower(),
         "autoenc.scale": "input and output in task space, [-1, 1] scale (autoenc/model/tasks.py)",
         "autoenc.loss": f"{model.objective.name} {model.objective.extra_repr()}".strip(),
         "autoenc.decoding": f"included: {model.decoding() or 'the output as it is'}",

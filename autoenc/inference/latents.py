@@ -23,6 +23,11 @@ MAX_ITER = 300  # lbfgs iterations of the probe: a 4096-wide code's fit may stop
 @torch.no_grad()
 def encode(model: AutoEncoder, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """uint8 (N, 32, 32, 3) pictures -> float32 (N, latent_size) codes of the task's input."""
+    if model.hparams.get("skips"):
+        raise UserError(
+            "this network has skip connections (arch.skips=true): detail passes around its deepest stage, "
+            "so that stage is not a code of the picture; latents need a CAE (arch.skips=false)"
+        )
     codes = []
     for batch in images.split(batch_size):
         x, _ = model.task.split(to_unit_rgb(batch, channels_last=False), fixed=True)

@@ -3,10 +3,9 @@
 Stage i = conv(kernel_size, widths[i], "same") + ReLU (twice if block=double); a 2x2
 max-pool between stages; the last stage is the latent. The decoder mirrors it: 2x nearest
 upsample + stage for widths[-2] .. widths[1], a last 2x upsample and a final conv (no
-activation) to the task's output channels.
+activation) to the task's output channels. With arch.skips or arch.residual: autoenc/model/unet.py.
 """
 
-import math
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -34,7 +33,7 @@ def check_arch(widths: Sequence[int], kernel_size: int, block: str, image_size: 
         )
 
 
-def _stage(in_ch: int, out_ch: int, kernel_size: int, convs: int) -> list[nn.Module]:
+def stage(in_ch: int, out_ch: int, kernel_size: int, convs: int) -> list[nn.Module]:
     layers: list[nn.Module] = []
     for i in range(convs):
         layers += [nn.Conv2d(in_ch if i == 0 else out_ch, out_ch, kernel_size, padding=kernel_size // 2), nn.ReLU()]
@@ -48,34 +47,21 @@ class CAE(nn.Module):
         widths = [int(w) for w in widths]
         self.widths, self.kernel_size, self.block = widths, kernel_size, block
         convs = BLOCKS[block]
-        enc: list[nn.Module] = _stage(in_channels, widths[0], kernel_size, convs)
+        enc: list[nn.Module] = stage(in_channels, widths[0], kernel_size, convs)
         for prev, w in pairwise(widths):
-            enc += [nn.MaxPool2d(2), *_stage(prev, w, kernel_size, convs)]
+            enc += [nn.MaxPool2d(2), *stage(prev, w, kernel_size, convs)]
         dec: list[nn.Module] = []
         for prev, w in pairwise(widths[:0:-1]):
-            dec += [nn.Upsample(scale_factor=2, mode="nearest"), *_stage(prev, w, kernel_size, convs)]
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), *stage(prev, w, kernel_size, convs)]
         dec += [
             nn.Upsample(scale_factor=2, mode="nearest"),
             nn.Conv2d(widths[1], out_channels, kernel_size, padding=kernel_size // 2),
         ]
         self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
-        self.apply(_glorot)
+        self.apply(glorot)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
-
-    def describe(self, task: str) -> dict:
-        """The network (trained for this task) as metrics.json records it."""
-        latent_shape = self.latent_shape()
-        return {
-            "widths": self.widths,
-            "kernel_size": self.kernel_size,
-            "block": self.block,
-            "task": task,
-            "latent_size": math.prod(latent_shape),
-            "latent_shape": list(latent_shape),
-            "params": sum(p.numel() for p in self.parameters()),
-        }
 
     @torch.no_grad()
     def latent_shape(self, image_size: int = 32) -> tuple[int, int, int]:
@@ -85,7 +71,7 @@ class CAE(nn.Module):
         return tuple(self.encoder(x).shape[1:])
 
 
-def _glorot(m: nn.Module) -> None:
+def glorot(m: nn.Module) -> None:
     """Keras's defaults (Glorot-uniform weights, zero bias): faster start than PyTorch's on this net."""
     if isinstance(m, nn.Conv2d):
         nn.init.xavier_uniform_(m.weight)

@@ -43,13 +43,15 @@ def fixed_normal(seeds: torch.Tensor, count: int, salt: int) -> torch.Tensor:
     return torch.sqrt(-2 * torch.log(u1)) * torch.cos(2 * torch.pi * u2)
 
 
-def add_noise(rgb: torch.Tensor, sigma: float, fixed: bool) -> torch.Tensor:
-    """Gaussian noise of `sigma` on the [0, 1] pixel scale (2 sigma on [-1, 1]), clipped as a camera clips."""
+def add_noise(rgb: torch.Tensor, sigma: float, fixed: bool, clip: bool = True) -> torch.Tensor:
+    """Gaussian noise of `sigma` on the [0, 1] pixel scale (2 sigma on [-1, 1]); clipped to the picture's
+    range as a camera clips (and as the field's CIFAR-10 denoising numbers are measured), or not."""
     if fixed:
         noise = fixed_normal(picture_seeds(rgb), rgb[0].numel(), salt=1).view(rgb.shape)
     else:
         noise = torch.randn_like(rgb)
-    return (rgb + 2 * sigma * noise).clamp(-1, 1)
+    noisy = rgb + 2 * sigma * noise
+    return noisy.clamp(-1, 1) if clip else noisy
 
 
 def cut_holes(rgb: torch.Tensor, holes: int, size: int, fixed: bool) -> torch.Tensor:
@@ -66,12 +68,23 @@ def cut_holes(rgb: torch.Tensor, holes: int, size: int, fixed: bool) -> torch.Te
     return rgb.masked_fill(mask[:, None], 0.0)
 
 
-def lower_resolution(rgb: torch.Tensor, factor: int) -> torch.Tensor:
-    """Down-sampled by `factor` (the mean of each factor x factor block), then up-sampled to the
-    full size again (bilinear): the network's input and output have the picture's size."""
-    small = F.avg_pool2d(rgb.float(), factor)
-    return enlarge(small, rgb.shape[-2:])
+# How superres lowers the resolution and enlarges again: box (the mean of each factor x factor block,
+# then bilinear) or bicubic (antialiased bicubic down, bicubic up: as PIL's and MATLAB's imresize, the
+# field's super-resolution setting)
+RESAMPLE = ("box", "bicubic")
 
 
-def enlarge(rgb: torch.Tensor, size) -> torch.Tensor:
-    return F.interpolate(rgb.float(), size=tuple(size), mode="bilinear", align_corners=False).clamp(-1, 1)
+def lower_resolution(rgb: torch.Tensor, factor: int, resample: str = "box") -> torch.Tensor:
+    """Down-sampled by `factor`, then up-sampled to the full size again: the network's input and
+    output have the picture's size."""
+    h, w = rgb.shape[-2:]
+    if resample == "box":
+        small = F.avg_pool2d(rgb.float(), factor)
+    else:
+        small = F.interpolate(rgb.float(), size=(h // factor, w // factor), mode="bicubic", antialias=True)
+    return enlarge(small.clamp(-1, 1), (h, w), resample)
+
+
+def enlarge(rgb: torch.Tensor, size, resample: str = "box") -> torch.Tensor:
+    mode = "bilinear" if resample == "box" else "bicubic"
+    return F.interpolate(rgb.float(), size=tuple(size), mode=mode, align_corners=False).clamp(-1, 1)

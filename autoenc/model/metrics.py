@@ -43,6 +43,21 @@ class PictureMean(Metric):
         return (self.total / self.count).float()
 
 
+class PictureMedian(Metric):
+    """The median of per-picture values (NaN: left out), all kept on the device until compute."""
+
+    def __init__(self):
+        super().__init__()
+        self.add_state("values", [], dist_reduce_fx="cat")
+
+    def update(self, values: torch.Tensor) -> None:
+        self.values.append(values.detach().float())
+
+    def compute(self) -> torch.Tensor:
+        values = torch.cat(self.values) if isinstance(self.values, list) else self.values
+        return values.nanmedian()
+
+
 def psnr(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
     """Each picture's PSNR in dB, data range 1 (torchmetrics' PSNR with dim=(1, 2, 3), per picture)."""
     return 10 * torch.log10(1 / (pred - true).square().flatten(1).mean(1))
@@ -54,6 +69,14 @@ def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
     rg, yb = r - g, (r + g) / 2 - b
     spread = torch.sqrt(rg.var(1, unbiased=False) + yb.var(1, unbiased=False))
     return spread + 0.3 * torch.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2)
+
+
+def colourfulness_error(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """|CF(pred) - CF(true)| / CF(true) per picture (0: as colourful as the truth); NaN for a truth
+    without colour (CF under 0.01, about 2.5 on Hasler's 0-255 scale), where the ratio means nothing."""
+    cf_pred, cf_true = colourfulness(pred), colourfulness(true)
+    error = (cf_pred - cf_true).abs() / cf_true
+    return error.where(cf_true >= 0.01, torch.nan)
 
 
 def ab_histograms(lab: torch.Tensor, bins: int = 16, limit: float = 100.0) -> torch.Tensor:
@@ -73,13 +96,16 @@ def colour_distance(pred_lab: torch.Tensor, true_lab: torch.Tensor) -> torch.Ten
 
 
 class RGBScores(nn.Module):
-    """MSE on the study's [-1, 1] scale; PSNR (mean over images), SSIM and colourfulness on
-    the displayable picture (clamped to [0, 1], data range 1); torchmetrics accumulate them."""
+    """MSE on the study's [-1, 1] scale; on the displayable picture (clamped to [0, 1], data range 1)
+    as the field reports them: PSNR as the mean of per-picture PSNR (psnr) and from the pooled MSE
+    (psnr_pooled: 10 log10(1 / MSE over all pixels)), SSIM, colourfulness (the ratio of the means,
+    and the median per-picture error |CF_pred - CF_true| / CF_true); torchmetrics accumulate them."""
 
     def __init__(self):
         super().__init__()
         self.mse = MeanSquaredError()
         self.psnr, self.ssim = PictureMean(), StructuralSimilarityIndexMeasure(data_range=1.0)
+        self.mse_unit, self.colour_error = PictureMean(), PictureMedian()
         self.colour_pred, self.colour_true = PictureMean(), PictureMean()
         self.colour_distance, self.maths = PictureMean(), ColourMaths()
 
@@ -92,23 +118,28 @@ class RGBScores(nn.Module):
             self.mse.update(pred.flatten(), true.flatten())
             p, t = (pred.clamp(-1, 1) + 1) / 2, (true + 1) / 2
             self.psnr.update(psnr(p, t))
+            self.mse_unit.update((p - t).square().flatten(1).mean(1))  # equal-sized pictures: the pooled MSE
             self.ssim.update(p, t)
             self.colour_pred.update(colourfulness(p))
             self.colour_true.update(colourfulness(t))
+            self.colour_error.update(colourfulness_error(p, t))
             self.colour_distance.update(colour_distance(self.maths.rgb_to_lab(p), self.maths.rgb_to_lab(t)))
 
     def compute(self) -> dict[str, torch.Tensor]:
         return {
             "mse_rgb": self.mse.compute(),
             "psnr": self.psnr.compute(),
+            "psnr_pooled": 10 * torch.log10(1 / self.mse_unit.compute()),
             "ssim": self.ssim.compute(),
             "colourfulness_ratio": self.colour_pred.compute() / self.colour_true.compute(),
+            "colourfulness_error": self.colour_error.compute(),
             "colour_distance": self.colour_distance.compute(),
         }
 
     def reset(self) -> None:
-        for m in (self.mse, self.psnr, self.ssim, self.colour_pred, self.colour_true, self.colour_distance):
-            m.reset()
+        for m in self.children():
+            if isinstance(m, Metric):
+                m.reset()
 
 
 class TestScores(nn.Module):
@@ -133,7 +164,8 @@ class TestScores(nn.Module):
         scores = {"test/mse": self.mse.compute()}
         scores |= {f"test/{key}": value for key, value in self.rgb.compute().items()}
         gray = self.gray.compute()
-        scores |= {f"test/gray_{key}": value for key, value in gray.items() if key != "colourfulness_ratio"}  # 0
+        # the gray picture's colourfulness ratio and error are 0 and 1: not scores
+        scores |= {f"test/gray_{key}": value for key, value in gray.items() if not key.startswith("colourfulness")}
         if restores:
             scores |= {f"test/input_{key}": value for key, value in self.input.compute().items()}
         return scores

@@ -17,7 +17,7 @@ from torch import nn
 
 from autoenc import UserError
 from autoenc.model.colour import ColourMaths
-from autoenc.model.degrade import add_noise, cut_holes, enlarge, lower_resolution
+from autoenc.model.degrade import RESAMPLE, add_noise, cut_holes, enlarge, lower_resolution
 
 AB_SCALE = 110.0
 TASKS: dict[str, type["Task"]] = {}
@@ -176,13 +176,14 @@ class RestorationTask(Task):
 @register_task
 class Denoise(RestorationTask):
     name = "denoise"
-    defaults = {"sigma": 0.1}
+    defaults = {"sigma": 0.1, "clip": True}
     rules = {
-        "sigma": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a noise level in (0, 1] (pixels in [0, 1])")
+        "sigma": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a noise level in (0, 1] (pixels in [0, 1])"),
+        "clip": (lambda v: isinstance(v, bool), "true (noisy pixels clipped to the picture's range) or false"),
     }
 
     def split(self, rgb, fixed=True):
-        return add_noise(rgb, self.options["sigma"], fixed), rgb
+        return add_noise(rgb, self.options["sigma"], fixed, self.options["clip"]), rgb
 
 
 @register_task
@@ -198,15 +199,18 @@ class Inpaint(RestorationTask):
 @register_task
 class Superres(RestorationTask):
     name = "superres"
-    defaults = {"factor": 2}
-    rules = {"factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2")}
+    defaults = {"factor": 2, "resample": "box"}
+    rules = {
+        "factor": (lambda v: isinstance(v, int) and v >= 2, "an integer of at least 2"),
+        "resample": (lambda v: v in RESAMPLE, f"one of {', '.join(RESAMPLE)}"),
+    }
 
     def split(self, rgb, fixed=True):
-        return lower_resolution(rgb, self.options["factor"]), rgb
+        return lower_resolution(rgb, self.options["factor"], self.options["resample"]), rgb
 
     def input_from_picture(self, rgb):
         """The picture enlarged by the factor first: the network restores the enlarged picture."""
-        return enlarge(rgb, [n * self.options["factor"] for n in rgb.shape[-2:]])
+        return enlarge(rgb, [n * self.options["factor"] for n in rgb.shape[-2:]], self.options["resample"])
 
 
 def get_task(name: str, **options) -> Task:
@@ -220,7 +224,7 @@ def get_task(name: str, **options) -> Task:
             valid = ", ".join(f"task.{k}" for k in kind.defaults) or "none"
             raise UserError(f"task.{key} is not a setting of task={name}; its settings: {valid}")
         ok, what = kind.rules[key]
-        if isinstance(value, bool) or not ok(value):
+        if isinstance(value, bool) != isinstance(kind.defaults[key], bool) or not ok(value):
             raise UserError(f"task.{key}={value!r}: must be {what}")
     return kind(**options)
 

@@ -5,6 +5,8 @@ the curve plot and the study's numbers all find a run's or a row's cell here."""
 import math
 from dataclasses import dataclass
 
+from autoenc.model.tasks import TASKS
+
 ARCH_ORDER = ["classic", "4-6-8", "16-24-32", "16-24-32_k5", "32-48-64_single", "32-48-64_double"]
 TASK_ORDER = ["reconstruct", "gray2rgb", "y2uv", "l2ab", "denoise", "inpaint", "superres"]
 # The report's test MSE (task space, [-1, 1] scale, one run each, Keras, CIFAR-10 80/10/10, 15 epochs)
@@ -21,15 +23,33 @@ STUDY_MSE = {
 STUDY_LR_MSE = {("32-48-64_single", "y2uv", 1e-5): 0.013091}  # its learning-rate experiment, 15 epochs
 
 
+def arch_label(run: dict) -> str:
+    """The arch's name, with the net's options where the name does not say them (arch.skips, arch.residual)."""
+    name = run["arch"]
+    return (
+        name
+        + " skips" * (bool(run.get("skips")) and not name.startswith("unet"))
+        + " residual" * bool(run.get("residual"))
+    )
+
+
 def rank(name: str, order: list[str]) -> tuple[int, str]:
     """Study order first, anything else after it by name."""
     return (order.index(name) if name in order else len(order), name)
 
 
 def task_label(run: dict) -> str:
-    """The task, with its loss where it is not the study's MSE (conf/loss) and its saturation where it
+    """The task, with its settings where they are not the task's defaults (denoise's sigma, superres's
+    resample, ...), its loss where it is not the study's MSE (conf/loss) and its saturation where it
     is not 1 (task.saturation): those are other rows."""
-    label = run["task"] if run.get("loss", "mse") == "mse" else f"{run['task']} {run['loss']}"
+    defaults = TASKS[run["task"]].defaults if run["task"] in TASKS else {}
+    settings = [
+        f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in run.get("task_options", {}).items()
+        if key != "saturation" and defaults.get(key, value) != value
+    ]
+    label = " ".join([run["task"], *settings])
+    label += "" if run.get("loss", "mse") == "mse" else f" {run['loss']}"
     if "temperature" in run:
         label += f" T={run['temperature']:g}"
     return label + (f" saturation={run['saturation']:g}" if run.get("saturation", 1) != 1 else "")
@@ -49,9 +69,8 @@ class Cell:
     def of_run(cls, run: dict) -> "Cell":
         """The cell of one run's metrics.json (as make_table collects it)."""
         epochs = run.get("max_epochs", run["epochs"])
-        return cls(
-            run["arch"], run["task"], task_label(run), run["dataset"], epochs, run["lr"], run.get("scheduler", "none")
-        )
+        scheduler = run.get("scheduler", "none")
+        return cls(arch_label(run), run["task"], task_label(run), run["dataset"], epochs, run["lr"], scheduler)
 
     @classmethod
     def of_row(cls, row: dict) -> "Cell":

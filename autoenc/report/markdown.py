@@ -53,8 +53,10 @@ def legend(
         "over seeds.",
         "MSE on the study's [-1, 1] pixel scale: *task* in the task's own output space (RGB, or U,V, or a,b),",
         "*RGB* after turning the prediction into RGB (colour tasks: true luminance + predicted colour).",
-        "PSNR (mean over images) and SSIM on RGB clamped to [0, 1], data range 1. *colour*: Hasler-Suesstrunk",
-        "colourfulness of predictions / of the truth (1 = as colourful, 0 = gray). *colour dist*: 1 - the overlap",
+        "On RGB clamped to [0, 1], data range 1: *PSNR* the mean of per-picture PSNR, *pooled* the PSNR of the",
+        "MSE over all pictures' pixels (10 log10(1 / MSE)), SSIM. *colour*: Hasler-Suesstrunk colourfulness of",
+        "predictions / of the truth (1 = as colourful, 0 = gray); *colour err*: the median per picture of",
+        "|CF_pred - CF_truth| / CF_truth (pictures with colour). *colour dist*: 1 - the overlap",
         "of each picture's predicted and true a,b histograms (0 = the right colours in the right amounts; the gray",
         "picture's is in the baseline line). *study*: the report's number",
         "(Keras, CIFAR-10, one run).",
@@ -101,10 +103,10 @@ def header(others: list[str], probe: bool) -> list[str]:
     return [
         "",
         "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
-        "study | RGB MSE | PSNR dB | SSIM | colour | colour dist | train s |"
+        "study | RGB MSE | PSNR dB | pooled dB | SSIM | colour | colour err | colour dist | train s |"
         + " probe |" * probe
         + "".join(f" {h} |" for h in heads),
-        "|---|---|---|" + "--:|" * (14 + probe + len(others)),
+        "|---|---|---|" + "--:|" * (16 + probe + len(others)),
     ]
 
 
@@ -118,8 +120,9 @@ def row_line(r: dict, baseline: dict[str, dict], others: list[str], probe: bool)
     return (
         f"| {r['arch']} | {r['label']} | {r['dataset']} | {r['epochs']} | {lr_label(r)} | {r['seeds']} | "
         f"{r['latent_size']} | {r['params']:,} | {_pm(r, 'test_mse', '.5f')} | {nocolour} | {study} | "
-        f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_ssim', '.3f')} | "
-        f"{_pm(r, 'test_colourfulness_ratio', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
+        f"{_pm(r, 'test_mse_rgb', '.5f')} | {_pm(r, 'test_psnr', '.2f')} | {_pm(r, 'test_psnr_pooled', '.2f')} | "
+        f"{_pm(r, 'test_ssim', '.3f')} | {_pm(r, 'test_colourfulness_ratio', '.2f')} | "
+        f"{_pm(r, 'test_colourfulness_error', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
         f"{r['train_seconds']:.1f} |"
         + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
         + "".join(f" {_pm(r, key, '.3f' if '_over_' in key else '.5f')} |" for key in others)

@@ -18,12 +18,16 @@ SCORES = [
     "test_mse",
     "test_mse_rgb",
     "test_psnr",
+    "test_psnr_pooled",
     "test_ssim",
     "test_colourfulness_ratio",
+    "test_colourfulness_error",
     "test_colour_distance",
     "train_seconds",
     "test_input_mse_rgb",
     "test_input_psnr",
+    "test_input_psnr_pooled",
+    "test_input_ssim",
     "probe_accuracy",
 ]
 

@@ -14,6 +14,7 @@ from autoenc.data.sources import check_dataset
 from autoenc.model.cae import check_arch
 from autoenc.model.loss import check_loss
 from autoenc.model.tasks import get_task, task_options
+from autoenc.model.unet import check_net
 from autoenc.speed import cuda_graph
 from autoenc.speed.blocks import in_calls, resolve_steps_per_call
 from autoenc.speed.settings import compile_backend, on_cuda, resolve_channels_last, resolve_precision
@@ -46,6 +47,8 @@ class RunSpec:
     widths: list[int]
     kernel_size: int
     block: str
+    skips: bool  # U-Net skips (autoenc/model/unet.py)
+    residual: bool  # the net predicts a correction to its input
     task: str
     task_options: dict
     loss: dict
@@ -80,6 +83,8 @@ def read_config(cfg: DictConfig) -> RunSpec:
     check_arch(list(arch["widths"]), arch["kernel_size"], arch["block"])
     options = task_options(plain["task"])
     task = get_task(plain["task"]["name"], **options)
+    skips, residual = arch.get("skips", False), arch.get("residual", False)  # arch YAMLs older than them
+    check_net(skips, residual, task.name, task.restores)
     loss = check_loss(plain["loss"], task.name)
     if task.options.get("saturation", 1) != 1:
         raise UserError(
@@ -111,6 +116,8 @@ def read_config(cfg: DictConfig) -> RunSpec:
         widths=[int(w) for w in arch["widths"]],
         kernel_size=arch["kernel_size"],
         block=arch["block"],
+        skips=skips,
+        residual=residual,
         task=task.name,
         task_options=options,
         loss=loss,

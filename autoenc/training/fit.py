@@ -136,6 +136,8 @@ def build_model(spec: RunSpec) -> AutoEncoder:
         widths=spec.widths,
         kernel_size=spec.kernel_size,
         block=spec.block,
+        skips=spec.skips,
+        residual=spec.residual,
         task=spec.task,
         optimizer=spec.optimizer,
         scheduler=spec.scheduler,

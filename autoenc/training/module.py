@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from torchmetrics import MeanSquaredError
 
 from autoenc import UserError
-from autoenc.model.cae import CAE
 from autoenc.model.loss import build_loss
 from autoenc.model.metrics import TestScores, WeightedMean
 from autoenc.model.prepared import training_pair
 from autoenc.model.tasks import get_task, to_unit_rgb
+from autoenc.model.unet import build_net, describe_net
 from autoenc.speed.cuda_graph import GraphedStep, set_capturable
 from autoenc.training.dashboard import Throughput
 from autoenc.training.optim import check_optimizer
@@ -32,6 +32,8 @@ class AutoEncoder(L.LightningModule):
         kernel_size: int = 3,
         block: str = "single",
         task: str = "reconstruct",
+        skips: bool = False,
+        residual: bool = False,
         optimizer: dict | None = None,
         scheduler: dict | None = None,
         task_options: dict | None = None,
@@ -47,7 +49,7 @@ class AutoEncoder(L.LightningModule):
         self.save_hyperparameters(ignore=["channels_last", "cuda_graph"], logger=False)  # loggers get run_hparams
         self.task = get_task(task, **(task_options or {}))
         self.objective = build_loss(loss, task, self.task.out_channels)  # conf/loss: what the net outputs
-        self.net = CAE(widths, kernel_size, block, self.task.in_channels, self.objective.out_channels)
+        self.net = build_net(self.hparams, self.task, self.objective.out_channels)
         # constants, the same everywhere: DDP need not broadcast them every step
         self._ddp_params_and_buffers_to_ignore = [
             f"{part}.{name}" for part in ("task", "objective") for name, _ in getattr(self, part).named_buffers()
@@ -81,7 +83,7 @@ class AutoEncoder(L.LightningModule):
 
     def describe(self) -> dict:
         """The network as metrics.json records it."""
-        return self.net.describe(self.task.name)
+        return describe_net(self.net, self.hparams, self.task.name)
 
     @property
     def monitor(self) -> str:

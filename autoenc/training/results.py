@@ -13,6 +13,7 @@ def run_record(spec, net, data, model, trainer, checkpoint, test, resume, fit_se
     return {
         "arch": spec.arch,
         **net,
+        "task_options": spec.task_options,  # conf/task's settings (denoise's sigma and clip, ...)
         "dataset": spec.dataset["name"],
         "seed": spec.seed,
         "epochs": len(history["train_mse"]),
