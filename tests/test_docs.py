@@ -87,3 +87,34 @@ def test_no_page_keeps_a_table_outside_a_block():
             text = text.replace(body, "")
         numbers = [row for row in text.splitlines() if row.startswith("|") and len(re.findall(MEASURED, row)) >= 3]
         assert not numbers, f"{page.relative_to(ROOT)} has a table row with numbers outside a block: {numbers[0]}"
+
+
+def test_the_field_blocks_set_autoenc_beside_the_public_numbers_and_say_whether_it_reached_the_bar(tmp_path):
+    import csv
+    import json
+
+    (tmp_path / "field.json").write_text(
+        json.dumps({"anchors": [{"job": "denoise", "net": "DnCNN", "psnr": 28.992, "ssim": 0.947, "epochs": 40}]})
+    )
+    keys = ["arch", "task", "label", "seeds", "params", "epochs", "test_psnr", "test_psnr_std", "on_original_psnr"]
+    with (tmp_path / "table.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, keys)
+        writer.writeheader()
+        for row in (
+            ["unet", "denoise", "denoise", 3, 195555, 12, 29.5, 0.1, 28.7],
+            ["cae", "superres", "superres", 1, 71475, 12, 30.0, "nan", "nan"],  # box: not the anchors' setting
+            ["unet", "superres", "superres resample=bicubic", 1, 1, 1, 28.4, "nan", "nan"],
+        ):
+            writer.writerow(dict(zip(keys, row, strict=True)))
+    rows = render("anchors field.json table.csv", tmp_path).splitlines()
+    assert "| DnCNN (public) | - | 40 | CIFAR-10 test, original pixels | 28.99 |" in rows[2]
+    assert "| autoenc unet, 3 seeds | 195,555 | 12 | JPEG copy, test split | 29.50 ± 0.10 |" in rows[3]
+    assert len(rows) == 2 + 1 + 2 * 2
+    assert render("targets table.csv", tmp_path).splitlines() == [
+        "- denoise, Gaussian sigma 0.1 on [0, 1], clipped, unet on the JPEG test split: 29.50 dB against 29.2 dB: "
+        "reached.",
+        "- denoise, Gaussian sigma 0.1 on [0, 1], clipped, unet on the 1,017 original pictures: 28.70 dB against "
+        "29.2 dB: not reached, 0.50 dB short.",
+        "- super-resolution x2, bicubic, unet on the JPEG test split: 28.40 dB against 28.5 dB: not reached, "
+        "0.10 dB short.",
+    ]

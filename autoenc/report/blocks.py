@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from autoenc.report.field_blocks import anchors, targets
 from autoenc.report.gpu_model import gpu_model
 from autoenc.report.result_blocks import cells, disk, findings, lr_study, printed, probes, ratios, restore, suite
 
@@ -29,6 +30,8 @@ RENDER: dict[str, Callable[..., str]] = {
     "restore": restore,
     "probes": probes,
     "ratios": ratios,
+    "anchors": anchors,
+    "targets": targets,
 }
 
 

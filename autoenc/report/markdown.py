@@ -97,9 +97,7 @@ def legend(
 
 
 def header(others: list[str], probe: bool) -> list[str]:
-    heads = [
-        f"on {k[3:].replace('_over_', ' / ').replace('_mse', ' MSE').replace(' MSE_rgb', ' RGB MSE')}" for k in others
-    ]
+    heads = [f"on {other_head(k[3:])}" for k in others]
     return [
         "",
         "| arch | task | data | epochs | lr | seeds | latent | params | test MSE (task) | no colour | "
@@ -108,6 +106,17 @@ def header(others: list[str], probe: bool) -> list[str]:
         + "".join(f" {h} |" for h in heads),
         "|---|---|---|" + "--:|" * (16 + probe + len(others)),
     ]
+
+
+def other_head(key: str) -> str:
+    """original_over_jpeg_mse_rgb -> "original / jpeg RGB MSE", original_input_psnr -> "original input PSNR dB"."""
+    words = key.replace("_over_", " / ").replace("_input", " input").replace("_psnr_pooled", " pooled dB")
+    words = words.replace("_psnr", " PSNR dB").replace("_ssim", " SSIM").replace("_mse_rgb", " RGB MSE")
+    return words.replace("_mse", " MSE")
+
+
+def other_format(key: str) -> str:
+    return ".2f" if "psnr" in key else ".3f" if "_over_" in key or "ssim" in key else ".5f"
 
 
 def row_line(r: dict, baseline: dict[str, dict], others: list[str], probe: bool) -> str:
@@ -125,7 +134,7 @@ def row_line(r: dict, baseline: dict[str, dict], others: list[str], probe: bool)
         f"{_pm(r, 'test_colourfulness_error', '.2f')} | {_pm(r, 'test_colour_distance', '.3f')} | "
         f"{r['train_seconds']:.1f} |"
         + f" {_pm(r, 'probe_accuracy', '.3f')} |" * probe
-        + "".join(f" {_pm(r, key, '.3f' if '_over_' in key else '.5f')} |" for key in others)
+        + "".join(f" {_pm(r, key, other_format(key))} |" for key in others)
     )
 
 

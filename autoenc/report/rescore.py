@@ -57,13 +57,18 @@ def up_to_date(scores: Path, checkpoint: Path, pictures: Path) -> bool:
     )
 
 
+# A run's scores on other pictures, as make_table's columns: on_<name>_<score> <- the evaluation's test_<score>
+OTHER_SCORES = ("mse", "mse_rgb", "psnr", "psnr_pooled", "ssim", "input_psnr", "input_psnr_pooled")
+
+
 def read_scores(job: Path) -> dict[str, float]:
-    """A run's scores on other pictures: {"on_<name>_mse": task-space MSE, "on_<name>_mse_rgb": RGB MSE}."""
+    """A run's scores on other pictures: on_<name>_mse (task space), _mse_rgb, _psnr (mean per picture),
+    _psnr_pooled, _ssim and, for a restoration task, _input_psnr and _input_psnr_pooled (doing nothing)."""
     out = {}
     for scores in sorted(job.glob("pictures/*/metrics.json")):
         m = json.loads(scores.read_text())
         name = scores.parent.name
-        out |= {f"on_{name}_mse": m["test_mse"], f"on_{name}_mse_rgb": m["test_mse_rgb"]}
+        out |= {f"on_{name}_{key}": m[f"test_{key}"] for key in OTHER_SCORES if f"test_{key}" in m}
     return out
 
 

@@ -1,7 +1,8 @@
 """Judge a colorizer on colour photos it never saw (scikit-image's), turned gray: RGB MSE of its
-colours and of the plain gray picture against the truth, colourfulness, colour distance (1 - the
-overlap of the predicted and true a,b histograms: whether the colours are the right ones, not
-just strong), and input | output | truth pictures.
+colours and of the plain gray picture against the truth, colourfulness (the ratio to the truth's,
+and the field's error |CF_pred - CF_truth| / CF_truth, with its median over the photos), colour
+distance (1 - the overlap of the predicted and true a,b histograms: whether the colours are the
+right ones, not just strong), and input | output | truth pictures.
 
     python scripts/dev/judge_colorizer.py [ckpt=<checkpoint>] [out=docs] [names=astronaut,coffee,...]
         [temperature=T] (loss=classify models) [saturation=S] (the chroma times S)
@@ -54,9 +55,10 @@ def main(argv: list[str]) -> int:
     lab = lambda x: ColourMaths().rgb_to_lab((x.clamp(-1, 1) + 1) / 2)  # noqa: E731
     print(
         "| photo | size | RGB MSE, colorized | RGB MSE, gray | colourfulness, colorized / truth | "
-        "colour distance, colorized | colour distance, gray |"
+        "colourfulness error | colour distance, colorized | colour distance, gray |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|")
+    errors = []
     for name in str(args.names).split(","):
         truth = to_tensor(np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]))
         gray_input = gray(truth)
@@ -65,12 +67,18 @@ def main(argv: list[str]) -> int:
         ratio = (colourfulness((out + 1) / 2) / colourfulness((truth + 1) / 2)).item()
         h, w = truth.shape[-2:]
         dist_out, dist_gray = (colour_distance(lab(x), lab(truth)).item() for x in (out, gray_input))
-        print(f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {dist_out:.3f} | {dist_gray:.3f} |")
+        errors.append(abs(ratio - 1))  # |CF_pred - CF_truth| / CF_truth
+        print(
+            f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {errors[-1]:.2f} | "
+            f"{dist_out:.3f} | {dist_gray:.3f} |"
+        )
         if args.out:
             panels = (gray_input, *([predict_rgb(beside, gray_input)] if beside else []), out, truth)
             strip = np.concatenate([to_picture(x[0]) for x in panels], axis=1)
             Path(args.out).mkdir(parents=True, exist_ok=True)
             Image.fromarray(strip).save(Path(args.out) / f"colorize_{name}{args.tag}.png")
+    within = sum(e <= 0.2 for e in errors)
+    print(f"| median of {len(errors)} | | | | | {np.median(errors):.2f} ({within} within 20%) | | |")
     return 0
 
 

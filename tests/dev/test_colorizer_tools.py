@@ -1,6 +1,7 @@
 """The maintainer's colorizer tools (scripts/dev/make_colorizer.py, judge_colorizer.py)."""
 
 import numpy as np
+import pytest
 from conftest import import_script
 from PIL import Image
 
@@ -11,15 +12,16 @@ def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys)
     judge_colorizer = import_script("judge_colorizer")
 
     assert judge_colorizer.main(["names=astronaut,rocket", f"out={tmp_path}"]) == 0
-    rows = [
-        line.split("|")[1:-1]
-        for line in capsys.readouterr().out.splitlines()
-        if line.startswith("| a") or line.startswith("| r")
-    ]
+    printed = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in printed if line.startswith("| a") or line.startswith("| r")]
     assert [r[0].strip() for r in rows] == ["astronaut", "rocket"]
     for row in rows:
-        mse, gray_mse, ratio, distance, gray_distance = (float(v) for v in row[2:])
+        mse, gray_mse, ratio, error, distance, gray_distance = (float(v) for v in row[2:])
         assert mse < gray_mse and 0 < ratio < 1.5 and 0 <= distance < gray_distance <= 1  # better than gray
+        assert error == pytest.approx(abs(ratio - 1), abs=0.006)  # |CF_pred - CF_truth| / CF_truth
+    median = next(line for line in printed if line.startswith("| median of 2"))
+    errors = sorted(float(r[5]) for r in rows)
+    assert float(median.split("|")[6].split()[0]) == pytest.approx(sum(errors) / 2, abs=0.006)
     with Image.open(tmp_path / "colorize_astronaut.png") as strip:
         assert strip.size == (3 * 512, 512)  # gray | colorized | truth
     assert judge_colorizer.main(["names=astronaut", "saturation=2"]) == 0
