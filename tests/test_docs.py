@@ -118,3 +118,39 @@ def test_the_field_blocks_set_autoenc_beside_the_public_numbers_and_say_whether_
         "- super-resolution x2, bicubic, unet on the JPEG test split: 28.40 dB against 28.5 dB: not reached, "
         "0.10 dB short.",
     ]
+
+
+def test_the_curve_block_extrapolates_the_last_doubling_of_training_time_to_the_bar(tmp_path):
+    import csv
+
+    keys = ["arch", "task", "label", "seeds", "params", "epochs", "train_seconds", "test_psnr"]
+    with (tmp_path / "table.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, keys)
+        writer.writeheader()
+        for row in (
+            ["unet", "denoise", "denoise", 3, 9, 12, 600, 28.9],
+            ["unet", "denoise", "denoise", 1, 9, 24, 1200, 29.0],
+            ["unet", "superres", "superres resample=bicubic", 1, 9, 12, 600, 28.6],
+        ):
+            writer.writerow(dict(zip(keys, row, strict=True)))
+    text = render("curve table.csv", tmp_path)
+    assert "| denoise, Gaussian sigma 0.1 on [0, 1], clipped | unet | 9 | 24 | 1 | 20.0 | 29.00 |" in text
+    # 0.1 dB per doubling; 0.2 dB to go: two more doublings of 20 min
+    assert "0.10 dB per doubling of training time (from 12 to 24 epochs); at that rate 29.2 dB" in text
+    assert "80 min of training" in text and text.count("\n- ") == 1  # superres: one run length, no slope
+
+
+def test_the_colorizers_block_reads_the_judges_record(tmp_path):
+    import json
+
+    split = {"test_mse_rgb": 0.0172, "test_colour_distance": 0.55, "test_colourfulness_ratio": 0.5}
+    split |= {"test_colourfulness_error": 0.45, "params": 70466, "arch": "custom", "widths": [32, 48, 64]}
+    split |= {"block": "single", "skips": False, "loss": "mse"}
+    photos = [{"colourfulness_error": e} for e in (0.1, 0.5, 0.3)]
+    entry = {"test_split": split, "photos": photos, "photos_median_colourfulness_error": 0.3}
+    (tmp_path / "c.json").write_text(json.dumps({"shipped": entry | {"photos_within_20_percent": 1}}))
+    row = render("colorizers c.json", tmp_path).splitlines()[2]
+    assert row == (
+        "| shipped | custom (single 32-48-64) | 70,466 | mse | 0.01720 | 0.550 | 0.50 | 0.45 | "
+        "0.30 (1 of 3 within 20%) |"
+    )

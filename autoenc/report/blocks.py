@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from autoenc.report.field_blocks import anchors, targets
+from autoenc.report.field_blocks import anchors, colorizers, curve, targets
 from autoenc.report.gpu_model import gpu_model
 from autoenc.report.result_blocks import cells, disk, findings, lr_study, printed, probes, ratios, restore, suite
 
@@ -32,6 +32,8 @@ RENDER: dict[str, Callable[..., str]] = {
     "ratios": ratios,
     "anchors": anchors,
     "targets": targets,
+    "curve": curve,
+    "colorizers": colorizers,
 }
 
 

@@ -8,9 +8,15 @@ right ones, not just strong), and input | output | truth pictures.
         [temperature=T] (loss=classify models) [saturation=S] (the chroma times S)
         [beside=<checkpoint>] (its output too: gray | beside | ckpt | truth)
         [tag=_vivid] (picture names: colorize_<photo><tag>.png)
+        [split_root=data/cifar10-jpeg] (also its scores on that folder's test split, the study's split)
+        [record=docs/anchors/colorizers.json name=<its name there>] (the scores kept in a json record)
 """
 
+import json
+import os
+import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +38,11 @@ DEFAULTS = {
     "beside": None,
     "tag": "",
     "names": "astronaut,coffee,chelsea,rocket,hubble_deep_field,immunohistochemistry",
+    "split_root": None,
+    "record": None,
+    "name": None,
 }
+SPLIT_SCORES = ("test_mse_rgb", "test_colour_distance", "test_colourfulness_ratio", "test_colourfulness_error")
 
 
 def gray(rgb: torch.Tensor) -> torch.Tensor:
@@ -41,16 +51,11 @@ def gray(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb * weights).sum(1, keepdim=True).expand(-1, 3, -1, -1)
 
 
-def main(argv: list[str]) -> int:
+def judge_photos(model, args) -> list[dict]:
+    """Each photo's scores (and its strip into args.out), printed as a table with the median error."""
     import skimage.data
     from PIL import Image
 
-    args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
-    model, _ = load_checkpoint(args.ckpt)
-    if args.temperature is not None:
-        set_temperature(model, args.temperature)
-    if args.saturation is not None:
-        set_saturation(model, args.saturation)
     beside = load_checkpoint(args.beside)[0] if args.beside else None
     lab = lambda x: ColourMaths().rgb_to_lab((x.clamp(-1, 1) + 1) / 2)  # noqa: E731
     print(
@@ -58,18 +63,19 @@ def main(argv: list[str]) -> int:
         "colourfulness error | colour distance, colorized | colour distance, gray |"
     )
     print("|---|---|--:|--:|--:|--:|--:|--:|")
-    errors = []
+    rows = []
     for name in str(args.names).split(","):
         truth = to_tensor(np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]))
         gray_input = gray(truth)
         out = predict_rgb(model, gray_input)
         mse_out, mse_gray = (torch.mean((x - truth) ** 2).item() for x in (out, gray_input))
         ratio = (colourfulness((out + 1) / 2) / colourfulness((truth + 1) / 2)).item()
-        h, w = truth.shape[-2:]
         dist_out, dist_gray = (colour_distance(lab(x), lab(truth)).item() for x in (out, gray_input))
-        errors.append(abs(ratio - 1))  # |CF_pred - CF_truth| / CF_truth
+        rows.append({"photo": name, "rgb_mse": mse_out, "colourfulness_ratio": ratio, "colour_distance": dist_out})
+        rows[-1]["colourfulness_error"] = abs(ratio - 1)  # |CF_pred - CF_truth| / CF_truth
+        h, w = truth.shape[-2:]
         print(
-            f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {errors[-1]:.2f} | "
+            f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {abs(ratio - 1):.2f} | "
             f"{dist_out:.3f} | {dist_gray:.3f} |"
         )
         if args.out:
@@ -77,8 +83,57 @@ def main(argv: list[str]) -> int:
             strip = np.concatenate([to_picture(x[0]) for x in panels], axis=1)
             Path(args.out).mkdir(parents=True, exist_ok=True)
             Image.fromarray(strip).save(Path(args.out) / f"colorize_{name}{args.tag}.png")
+    errors = [r["colourfulness_error"] for r in rows]
     within = sum(e <= 0.2 for e in errors)
     print(f"| median of {len(errors)} | | | | | {np.median(errors):.2f} ({within} within 20%) | | |")
+    return rows
+
+
+def split_scores(args) -> dict:
+    """The checkpoint's scores on the test split of the pictures in args.split_root (eval.py's path)."""
+    from hydra import compose, initialize_config_dir
+
+    from autoenc import CONF
+    from autoenc.inference.evaluate import evaluate
+
+    overrides = [f"ckpt_path={args.ckpt}", "dataset=images", f"dataset.root={args.split_root}", "split=test"]
+    overrides += [f"{key}={args[key]}" for key in ("temperature", "saturation") if args[key] is not None]
+    with tempfile.TemporaryDirectory() as out, initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        metrics = evaluate(compose("eval", overrides=[*overrides, f"output_dir={out}"]))
+    kept = (*SPLIT_SCORES, "params", "arch", "widths", "block", "skips", "epochs", "loss")
+    return {key: metrics[key] for key in kept} | {"images": metrics["evaluated"]["images"]}
+
+
+def keep(args, photos: list[dict], split: dict | None) -> None:
+    """This colorizer's scores into the json record (other colorizers' entries kept)."""
+    path = Path(args.record)
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    host = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
+    record[args.name or Path(args.ckpt).stem] = {
+        "command": "python scripts/dev/judge_colorizer.py " + " ".join(sys.argv[1:]),
+        "host": f"{host}, {os.cpu_count()} cores, {platform.machine()}",
+        "photos": photos,
+        "photos_median_colourfulness_error": float(np.median([p["colourfulness_error"] for p in photos])),
+        "photos_within_20_percent": sum(p["colourfulness_error"] <= 0.2 for p in photos),
+        "test_split": split,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    args = OmegaConf.merge(DEFAULTS, OmegaConf.from_dotlist(argv))
+    model, _ = load_checkpoint(args.ckpt)
+    if args.temperature is not None:
+        set_temperature(model, args.temperature)
+    if args.saturation is not None:
+        set_saturation(model, args.saturation)
+    photos = judge_photos(model, args)
+    split = split_scores(args) if args.split_root else None
+    if split:
+        print("test split: " + ", ".join(f"{k} {split[k]:.4f}" for k in SPLIT_SCORES))
+    if args.record:
+        keep(args, photos, split)
     return 0
 
 

@@ -1,5 +1,7 @@
 """The maintainer's colorizer tools (scripts/dev/make_colorizer.py, judge_colorizer.py)."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import import_script
@@ -27,6 +29,30 @@ def test_judge_colorizer_scores_unseen_photos_and_draws_strips(tmp_path, capsys)
     assert judge_colorizer.main(["names=astronaut", "saturation=2"]) == 0
     vivid = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| astronaut"))
     assert float(vivid.split("|")[5]) > 1.5 * float(rows[0][4])  # colourfulness / truth, at twice the chroma
+
+
+def test_judge_colorizer_keeps_its_photo_and_test_split_scores_in_a_record(tmp_path, capsys):
+    judge_colorizer = import_script("judge_colorizer")
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    for i in range(6):
+        ramp = np.linspace(0, 255, 64)[None, :, None] * np.array([1, 0.5, 0.2 + 0.1 * i])
+        Image.fromarray(np.broadcast_to(ramp, (64, 64, 3)).astype(np.uint8)).save(pictures / f"{i}.png")
+    record = tmp_path / "colorizers.json"
+    common = ["names=astronaut,rocket", f"split_root={pictures}", f"record={record}"]
+    assert judge_colorizer.main([*common, "name=shipped"]) == 0
+    assert judge_colorizer.main([*common, "name=vivid", "saturation=2"]) == 0
+    kept = json.loads(record.read_text())
+    assert set(kept) == {"shipped", "vivid"}  # the second run added its entry, the first kept
+    shipped, vivid = kept["shipped"], kept["vivid"]
+    assert [p["photo"] for p in shipped["photos"]] == ["astronaut", "rocket"] and "cores" in shipped["host"]
+    errors = [p["colourfulness_error"] for p in shipped["photos"]]
+    assert shipped["photos_median_colourfulness_error"] == pytest.approx(sum(errors) / 2)
+    split = shipped["test_split"]
+    assert split["images"] > 0 and split["params"] == 70_466 and 0 < split["test_colourfulness_ratio"] < 2
+    assert 0 <= split["test_colour_distance"] <= 1 and split["test_mse_rgb"] > 0
+    assert vivid["test_split"]["test_colourfulness_ratio"] > split["test_colourfulness_ratio"]  # twice the chroma
+    assert "test split: test_mse_rgb" in capsys.readouterr().out
 
 
 def test_make_colorizer_trains_and_chooses_the_vivid_gain_on_the_validation_split(tmp_path, capsys):
