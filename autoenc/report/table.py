@@ -24,6 +24,7 @@ SCORES = [
     "test_colourfulness_error",
     "test_colour_distance",
     "train_seconds",
+    "train_images_per_s",
     "test_input_mse_rgb",
     "test_input_psnr",
     "test_input_psnr_pooled",

@@ -150,9 +150,11 @@ def build_model(spec: RunSpec) -> AutoEncoder:
 
 def describe(spec: RunSpec, net: dict) -> str:
     latent = "x".join(map(str, net["latent_shape"]))
+    options = "".join(f" {key}" for key in ("skips", "residual") if net[key])
+    deepest = "deepest stage (skips pass around it)" if net["skips"] else "latent"
     return (
-        f"arch {spec.arch} {net['widths']} k{net['kernel_size']} {net['block']}, task {net['task']}, "
-        f"latent {latent} = {net['latent_size']}, {net['params']:,} params"
+        f"arch {spec.arch} {net['widths']} k{net['kernel_size']} {net['block']}{options}, task {net['task']}, "
+        f"{deepest} {latent} = {net['latent_size']}, {net['params']:,} params"
     )
 
 
