@@ -134,7 +134,7 @@ def test_the_curve_block_extrapolates_the_last_doubling_of_training_time_to_the_
         ):
             writer.writerow(dict(zip(keys, row, strict=True)))
     text = render("curve table.csv", tmp_path)
-    assert "| denoise, Gaussian sigma 0.1 on [0, 1], clipped | unet | 9 | 24 | 1 | 20.0 | 29.00 |" in text
+    assert "| denoise, Gaussian sigma 0.1 on [0, 1], clipped | unet | 9 | 24 | 1 | 20.0 | - | 29.00 |" in text
     # 0.1 dB per doubling; 0.2 dB to go: two more doublings of 20 min
     assert "0.10 dB per doubling of training time (from 12 to 24 epochs); at that rate 29.2 dB" in text
     assert "80 min of training" in text and text.count("\n- ") == 1  # superres: one run length, no slope

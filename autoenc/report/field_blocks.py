@@ -66,12 +66,12 @@ def curve(*table_csvs: str) -> str:
     )
     lines = [
         f"| {JOBS[r['task']]} | {r['arch']} | {r['params']:,.0f} | {r['epochs']:.0f} | {r['seeds']:.0f} | "
-        f"{r['train_seconds'] / 60:.1f} | {pm(r, 'test_psnr', 2)} |"
+        f"{r['train_seconds'] / 60:.1f} | {pm(r, 'train_images_per_s', 0)} | {pm(r, 'test_psnr', 2)} |"
         for r in rows
     ]
     text = table(
-        "| job | net | params | epochs | seeds | train min | PSNR dB, mean per picture |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        "| job | net | params | epochs | seeds | train min | training img/s | PSNR dB, mean per picture |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
         lines,
     )
     return text + "\n\n" + "\n".join(reach(rows))
