@@ -293,8 +293,14 @@ def test_make_table_scores_every_run_on_files_of_pictures(tmp_path, y2uv_run, ca
     assert float(row["on_same_mse"]) == pytest.approx(trained["test_mse"], rel=1e-5)  # its test split, as a file
     assert float(row["on_same_mse_rgb"]) == pytest.approx(trained["test_mse_rgb"], rel=1e-5)
     assert float(row["on_noisy_mse_rgb"]) > float(row["on_same_mse_rgb"])
+    for score in ("psnr", "psnr_pooled", "ssim"):  # the field's scores too, per file
+        assert float(row[f"on_same_{score}"]) == pytest.approx(trained[f"test_{score}"], rel=1e-4)
+        assert float(row[f"on_noisy_{score}"]) < float(row[f"on_same_{score}"])
     header = next(line for line in out.out.splitlines() if line.startswith("| arch |"))
-    assert header.endswith("| on noisy MSE | on noisy RGB MSE | on same MSE | on same RGB MSE |")
+    assert header.endswith(
+        "| on noisy MSE | on noisy RGB MSE | on noisy PSNR dB | on noisy pooled dB | on noisy SSIM | on same MSE "
+        "| on same RGB MSE | on same PSNR dB | on same pooled dB | on same SSIM |"
+    )
     assert make_table.main(args) == 0 and "scored 0 checkpoint" in capsys.readouterr().err
     assert make_table.main([*args, "--ratio", "noisy/same"]) == 0  # paired: each run's own ratio
     row = next(csv.DictReader((sweep / "table.csv").open()))
