@@ -18,30 +18,6 @@ def cli(*args: str, script: str = "train.py") -> subprocess.CompletedProcess:
     )
 
 
-def test_ddp_on_two_cpu_processes_gathers_metrics(tmp_path):
-    r = cli(
-        "dataset=photos",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=6",
-        *QUIET,
-        f"hydra.run.dir={tmp_path / 'ddp'}",
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
-    assert ddp["sizes"]["test"] == 783 and ddp["epochs"] == 1
-    # the same checkpoint tested in one process gives the same test MSE: every test image counted once
-    single = cli(
-        f"ckpt_path={tmp_path / 'ddp' / ddp['best_checkpoint']}", f"hydra.run.dir={tmp_path / 'eval'}", script="eval.py"
-    )
-    assert single.returncode == 0, single.stderr[-3000:]
-    one = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert one["test_mse"] == pytest.approx(ddp["test_mse"], rel=1e-5)
-    assert one["test_psnr"] == pytest.approx(ddp["test_psnr"], rel=1e-5)
-
-
 def test_joblib_runs_two_jobs_in_parallel(tmp_path):
     r = cli(
         "-m",
@@ -98,9 +74,10 @@ def test_optuna_two_trials_minimise_val_mse(tmp_path):
     assert {"optimizer.lr", "arch", "arch.block"} <= set(results["best_params"])
 
 
-def test_ddp_in_a_sweep_starts_each_runs_processes_for_that_run_only(tmp_path):
+def test_ddp_in_a_sweep_starts_each_runs_processes_for_that_run_only_and_gathers_its_metrics(tmp_path):
     """Lightning starts a run's second process by running the command again: under -m that
-    process must train its run, not start the sweep over."""
+    process must train its run, not start the sweep over. Its test scores count every test picture
+    once: the same checkpoint tested in one process gives the same test MSE and PSNR."""
     r = cli(
         "-m",
         "dataset=photos",
@@ -123,3 +100,11 @@ def test_ddp_in_a_sweep_starts_each_runs_processes_for_that_run_only(tmp_path):
         assert json.loads((run / "metrics.json").read_text())["seed"] == seed
         assert (run / "train_ddp_process_1.log").is_file()
     assert len(list(tmp_path.iterdir())) == 3  # the two runs and multirun.yaml: no sweep of a child process
+    ddp = json.loads((tmp_path / runs[0] / "metrics.json").read_text())
+    assert ddp["sizes"]["test"] == 783 and ddp["epochs"] == 1
+    checkpoint = tmp_path / runs[0] / ddp["best_checkpoint"]
+    single = cli(f"ckpt_path={checkpoint}", f"hydra.run.dir={tmp_path / 'eval'}", script="eval.py")
+    assert single.returncode == 0, single.stderr[-3000:]
+    one = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert one["test_mse"] == pytest.approx(ddp["test_mse"], rel=1e-5)
+    assert one["test_psnr"] == pytest.approx(ddp["test_psnr"], rel=1e-5)
