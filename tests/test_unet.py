@@ -114,7 +114,7 @@ def test_the_colourfulness_error_is_the_median_relative_error_and_skips_colourle
     truth[3] = 0.5  # gray: no colourfulness to compare with
     pred = truth.clone()
     pred[[0, 2]] = (truth[[0, 2]] - 0.5) * 0.5 + 0.5  # half the colour
-    errors = colourfulness_error(pred, truth)
+    errors = colourfulness_error(colourfulness(pred), colourfulness(truth))
     assert errors[:3].tolist() == pytest.approx([0.5, 0, 0.5], abs=1e-5) and errors[3].isnan()
     assert colourfulness(truth[3:]).item() == 0
     scores = RGBScores()

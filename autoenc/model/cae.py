@@ -40,13 +40,20 @@ def stage(in_ch: int, out_ch: int, kernel_size: int, convs: int) -> list[nn.Modu
     return layers
 
 
-class CAE(nn.Module):
-    def __init__(self, widths: Sequence[int], kernel_size: int, block: str, in_channels: int, out_channels: int):
+class StagedNet(nn.Module):
+    """What the arch group's nets share: checked widths, kernel_size and block (convs per stage)."""
+
+    def __init__(self, widths: Sequence[int], kernel_size: int, block: str):
         super().__init__()
         check_arch(widths, kernel_size, block)
-        widths = [int(w) for w in widths]
-        self.widths, self.kernel_size, self.block = widths, kernel_size, block
-        convs = BLOCKS[block]
+        self.widths, self.kernel_size, self.block = [int(w) for w in widths], kernel_size, block
+        self.convs = BLOCKS[block]
+
+
+class CAE(StagedNet):
+    def __init__(self, widths: Sequence[int], kernel_size: int, block: str, in_channels: int, out_channels: int):
+        super().__init__(widths, kernel_size, block)
+        widths, convs = self.widths, self.convs
         enc: list[nn.Module] = stage(in_channels, widths[0], kernel_size, convs)
         for prev, w in pairwise(widths):
             enc += [nn.MaxPool2d(2), *stage(prev, w, kernel_size, convs)]
@@ -62,6 +69,10 @@ class CAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
+
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        return self.decoder[-1]
 
     @torch.no_grad()
     def latent_shape(self, image_size: int = 32) -> tuple[int, int, int]:

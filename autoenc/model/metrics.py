@@ -71,10 +71,10 @@ def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
     return spread + 0.3 * torch.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2)
 
 
-def colourfulness_error(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """|CF(pred) - CF(true)| / CF(true) per picture (0: as colourful as the truth); NaN for a truth
-    without colour (CF under 0.01, about 2.5 on Hasler's 0-255 scale), where the ratio means nothing."""
-    cf_pred, cf_true = colourfulness(pred), colourfulness(true)
+def colourfulness_error(cf_pred: torch.Tensor, cf_true: torch.Tensor) -> torch.Tensor:
+    """|CF_pred - CF_true| / CF_true per picture from their colourfulness (0: as colourful as the truth);
+    NaN for a truth without colour (CF under 0.01, about 2.5 on Hasler's 0-255 scale), where the ratio means
+    nothing."""
     error = (cf_pred - cf_true).abs() / cf_true
     return error.where(cf_true >= 0.01, torch.nan)
 
@@ -120,9 +120,10 @@ class RGBScores(nn.Module):
             self.psnr.update(psnr(p, t))
             self.mse_unit.update((p - t).square().flatten(1).mean(1))  # equal-sized pictures: the pooled MSE
             self.ssim.update(p, t)
-            self.colour_pred.update(colourfulness(p))
-            self.colour_true.update(colourfulness(t))
-            self.colour_error.update(colourfulness_error(p, t))
+            cf_pred, cf_true = colourfulness(p), colourfulness(t)
+            self.colour_pred.update(cf_pred)
+            self.colour_true.update(cf_true)
+            self.colour_error.update(colourfulness_error(cf_pred, cf_true))
             self.colour_distance.update(colour_distance(self.maths.rgb_to_lab(p), self.maths.rgb_to_lab(t)))
 
     def compute(self) -> dict[str, torch.Tensor]:

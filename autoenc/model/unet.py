@@ -17,16 +17,13 @@ import torch
 from torch import nn
 
 from autoenc import UserError
-from autoenc.model.cae import BLOCKS, CAE, check_arch, glorot, stage
+from autoenc.model.cae import CAE, StagedNet, glorot, stage
 
 
-class UNet(nn.Module):
+class UNet(StagedNet):
     def __init__(self, widths: Sequence[int], kernel_size: int, block: str, in_channels: int, out_channels: int):
-        super().__init__()
-        check_arch(widths, kernel_size, block)
-        widths = [int(w) for w in widths]
-        self.widths, self.kernel_size, self.block = widths, kernel_size, block
-        convs = BLOCKS[block]
+        super().__init__(widths, kernel_size, block)
+        widths, convs = self.widths, self.convs
         self.down = nn.ModuleList([nn.Sequential(*stage(in_channels, widths[0], kernel_size, convs))])
         self.down.extend(
             nn.Sequential(nn.MaxPool2d(2), *stage(prev, w, kernel_size, convs)) for prev, w in pairwise(widths)
@@ -49,6 +46,10 @@ class UNet(nn.Module):
             x = stage_(torch.cat([x, skips.pop()], 1))
         return self.out(x)
 
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        return self.out
+
     @torch.no_grad()
     def latent_shape(self, image_size: int = 32) -> tuple[int, int, int]:
         """(C, H, W) of the deepest stage: not a code (the skips carry the rest), but its size."""
@@ -64,9 +65,8 @@ class Residual(nn.Module):
     def __init__(self, net: nn.Module):
         super().__init__()
         self.net = net
-        last = net.out if isinstance(net, UNet) else net.decoder[-1]
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        nn.init.zeros_(net.output_conv.weight)
+        nn.init.zeros_(net.output_conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.net(x)
