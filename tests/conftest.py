@@ -82,6 +82,26 @@ def pytest_report_header(config) -> str:
     return "versions: " + ", ".join([f"python {platform.python_version()}"] + [f"{n} {installed(n)}" for n in REPORTED])
 
 
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (pyproject's addopts: -n auto) the test processes share the cores: each
+    gets its share of CPU threads, and so do the processes it starts (two processes of two threads
+    on two cores wait on each other many times over)."""
+    worker = getattr(config, "workerinput", None)  # set in xdist's workers only
+    if worker:
+        threads = max(1, len(os.sched_getaffinity(0)) // worker["workercount"])
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The cluster's tests first (they wait on SLURM while the other workers run the rest), then the
+    files with slow tests, the quick ones last to fill the gaps: pytest-xdist hands out whole files
+    in the order of their first test."""
+    items.sort(key=lambda item: (item.get_closest_marker("slurm") is None, item.get_closest_marker("slow") is None))
+
+
 def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
     """The maintainer tools' tests (tests/dev/) run when asked for (pytest tests/dev; CI does), not in
     the user suite's default run."""

@@ -22,7 +22,11 @@ def cluster_partition() -> str | None:
 
 
 PARTITION = cluster_partition()
-pytestmark = [pytest.mark.slurm, pytest.mark.skipif(PARTITION is None, reason="no SLURM cluster answers sinfo")]
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.slow,
+    pytest.mark.skipif(PARTITION is None, reason="no SLURM cluster answers sinfo"),
+]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "trainer.precision=32-true"]
 
 
@@ -53,10 +57,13 @@ def test_a_sweep_runs_as_slurm_jobs_and_makes_its_table(tmp_path):
         "seed=0",
         "trainer.max_epochs=2",
         "trainer.limit_train_batches=20",
+        "speed.threads=1",  # each job asks for one CPU: two at a time on two
         f"hydra.sweep.dir={tmp_path}",
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "sacct" not in r.stderr  # no accounting on this cluster: followed with squeue, no warnings
+    (script,) = tmp_path.glob(".submitit/*/*_submission.sh")  # one job array
+    assert "#SBATCH --cpus-per-task=1\n" in script.read_text()  # as many CPUs as speed.threads
     runs = sorted(p.parent for p in tmp_path.glob("*/metrics.json"))
     assert [p.name.rsplit("_", 1)[0] for p in runs] == [
         "4-6-8_reconstruct_s0",
@@ -161,7 +168,6 @@ def release_held_jobs() -> None:
             subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], capture_output=True)
 
 
-@pytest.mark.slow
 def test_a_job_at_its_time_limit_is_signalled_requeued_and_resumes_to_the_same_result(tmp_path):
     """A 1-minute job with signal_delay_s=15: SLURM signals it 15-45 s in (its timer runs every 30 s),
     submitit requeues it and it exits, the job starts again and resumes from last.ckpt (as often as

@@ -190,7 +190,8 @@ def suite(record: str) -> str:
     full, quick, dev = d["full"], d["quick"], d["dev"]
     return (
         f"On {d['host']}: `pytest` ran {full['passed']} tests in {full['seconds'] / 60:.1f} min "
-        f'({full["skipped"]} skipped: {full["skipped_why"]}); `pytest -m "not slow"` {quick["passed"]} in '
+        f"({full['workers']} worker processes; {full['skipped']} skipped: {full['skipped_why']}); "
+        f'`pytest -m "not slow"` {quick["passed"]} in '
         f"{quick['seconds']:.0f} s; `pytest tests/dev` {dev['passed']} in {dev['seconds']:.0f} s "
         f"({d['how']}; [record](docs/{Path(record).name}))."
     )

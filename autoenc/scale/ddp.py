@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 RUN_ARGS = "AUTOENC_DDP_RUN_ARGS"  # the run's command line, for the processes Lightning starts
 CONFIG_FLAGS = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir")
 SWEEP_ONLY = (
@@ -85,6 +83,8 @@ def run_of_a_sweep(out: Path) -> Iterator[None]:
     try:
         yield
     finally:
+        import torch  # here: train.py imports this module, and a typo's answer needs no torch
+
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
         for key, value in before.items():

@@ -53,8 +53,8 @@ setup() {
 'hydra', hydra.__version__, 'kornia', kornia.__version__)"; } > "$OUT/machine.txt" 2>&1
 }
 
-tests() {  # the gpu tests and the tests of the device path (not the whole suite)
-  $PY -m pytest -q -rs -p no:cacheprovider -m "gpu or not slow" tests/test_gpu.py tests/test_device_path.py \
+tests() {  # the gpu tests and the tests of the device path (not the whole suite), in one process (no xdist there)
+  $PY -m pytest -q -rs -p no:cacheprovider -o addopts="" -m "gpu or not slow" tests/test_gpu.py tests/test_device_path.py \
     tests/test_speed.py > "$OUT/pytest.txt" 2>&1
 }
 
