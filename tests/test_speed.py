@@ -1,5 +1,6 @@
 """The fast path (device-resident uint8 batches, channels_last, bf16 autocast) changes speed, not results."""
 
+import os
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from autoenc import UserError
 from autoenc.data.batches import Batches
 from autoenc.data.datamodule import ImageDataModule
 from autoenc.speed.cuda_graph import wanted
-from autoenc.speed.settings import bf16_pays, resolve_precision
+from autoenc.speed.settings import bf16_pays, cpu_name, resolve_precision
 from autoenc.training.fit import train
 
 
@@ -76,6 +77,8 @@ def test_several_steps_per_call_give_the_same_training(make_cfg, tmp_path, preci
 def test_bf16_is_chosen_where_it_was_measured_faster(vendor, flags, pays):
     cpuinfo = f"processor\t: 0\nvendor_id\t: {vendor}\nmodel name\t: some CPU\nflags\t\t: fpu sse {flags}\n"
     assert bf16_pays(cpuinfo) is pays
+    shown = " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags.split())
+    assert cpu_name(cpuinfo) == f"some CPU, {os.cpu_count()} cores, {shown}"  # the host a record names
 
 
 @pytest.mark.parametrize("pays", [True, False])

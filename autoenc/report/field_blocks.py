@@ -47,9 +47,9 @@ def anchors(field_json: str, restore_csv: str) -> str:
 
 def targets(restore_csv: str) -> str:
     """Each job's best net against the bar the field's numbers set (mean per-picture PSNR, both picture sets)."""
-    lines = []
+    lines, rows = [], field_rows(restore_csv)
     for task in JOBS:
-        cells = [r for r in field_rows(restore_csv) if r["task"] == task]
+        cells = [r for r in rows if r["task"] == task]
         if not cells:
             continue
         r, bar = max(cells, key=lambda r: r["test_psnr"]), TARGETS[task]

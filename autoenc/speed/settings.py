@@ -31,6 +31,16 @@ def cpu_flags(cpuinfo: str) -> set[str]:
     return set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), []))
 
 
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The CPU's model name, its cores and the flags that decide speed here (AVX2, AVX-512, AMX): the
+    host that records and benchmark logs name (this machine's /proc/cpuinfo unless given its text)."""
+    cpuinfo_file = Path("/proc/cpuinfo")
+    info = cpuinfo if cpuinfo is not None else cpuinfo_file.read_text() if cpuinfo_file.exists() else ""
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in cpu_flags(info)]
+    return f"{name}, {os.cpu_count()} cores, {' '.join(shown) or 'no AVX2'}"
+
+
 def bf16_pays(cpuinfo: str) -> bool:
     """The rule above, from /proc/cpuinfo's text."""
     flags = cpu_flags(cpuinfo)

@@ -17,7 +17,6 @@ Pictures: CIFAR-sized tiles of the offline `photos` (scripts/dev/bench.py), the 
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from bench import ARCHS, BATCH, bare, make_images
 
 from autoenc.data.datamodule import ImageDataModule
 from autoenc.model.cae import CAE
-from autoenc.speed.settings import cpu_flags
+from autoenc.speed.settings import cpu_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,15 +156,6 @@ def summary(size: int, arch: str, runs: dict) -> list[str]:
         f"{100 * vs_bare:.0f}%",
         f"{wall:.1f}",
     ]
-
-
-def cpu_name() -> str:
-    """The CPU's model name and the flags that decide speed here (AVX2, AVX-512, AMX)."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = cpu_flags(info)
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{name}, {os.cpu_count()} cores, {' '.join(shown) or 'no AVX2'}"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ that the arithmetic costs nothing.
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from autoenc import CONF
 from autoenc.model.tasks import to_unit_rgb
+from autoenc.speed.settings import cpu_name
 from autoenc.training.config import read_config
 from autoenc.training.fit import build_model
 from autoenc.training.schedule import optimizers_for
@@ -132,17 +132,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     cells = [count(arch, task) for arch in ARCHS for task in TASKS]
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
     record = {
         "command": "python scripts/dev/count_ops.py",
-        "host": f"{cpu}, {torch.get_num_threads()} threads",
+        "host": f"{cpu_name()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "batch": 64,
         "cells": cells,

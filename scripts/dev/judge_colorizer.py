@@ -13,8 +13,6 @@ right ones, not just strong), and input | output | truth pictures.
 """
 
 import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +24,8 @@ from omegaconf import OmegaConf
 from autoenc.inference.checkpoints import SHIPPED_COLORIZER, load_checkpoint, set_saturation, set_temperature
 from autoenc.inference.predict import predict_rgb, to_picture, to_tensor
 from autoenc.model.colour import ColourMaths
-from autoenc.model.metrics import colour_distance, colourfulness
+from autoenc.model.metrics import colour_distance, colourfulness, colourfulness_error
+from autoenc.speed.settings import cpu_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,13 +68,21 @@ def judge_photos(model, args) -> list[dict]:
         gray_input = gray(truth)
         out = predict_rgb(model, gray_input)
         mse_out, mse_gray = (torch.mean((x - truth) ** 2).item() for x in (out, gray_input))
-        ratio = (colourfulness((out + 1) / 2) / colourfulness((truth + 1) / 2)).item()
+        cf_out, cf_truth = colourfulness((out + 1) / 2), colourfulness((truth + 1) / 2)
+        ratio, error = (cf_out / cf_truth).item(), colourfulness_error(cf_out, cf_truth).item()
         dist_out, dist_gray = (colour_distance(lab(x), lab(truth)).item() for x in (out, gray_input))
-        rows.append({"photo": name, "rgb_mse": mse_out, "colourfulness_ratio": ratio, "colour_distance": dist_out})
-        rows[-1]["colourfulness_error"] = abs(ratio - 1)  # |CF_pred - CF_truth| / CF_truth
+        rows.append(
+            {
+                "photo": name,
+                "rgb_mse": mse_out,
+                "colourfulness_ratio": ratio,
+                "colourfulness_error": error,
+                "colour_distance": dist_out,
+            }
+        )
         h, w = truth.shape[-2:]
         print(
-            f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {abs(ratio - 1):.2f} | "
+            f"| {name} | {w}x{h} | {mse_out:.4f} | {mse_gray:.4f} | {ratio:.2f} | {error:.2f} | "
             f"{dist_out:.3f} | {dist_gray:.3f} |"
         )
         if args.out:
@@ -108,10 +115,9 @@ def keep(args, photos: list[dict], split: dict | None) -> None:
     """This colorizer's scores into the json record (other colorizers' entries kept)."""
     path = Path(args.record)
     record = json.loads(path.read_text()) if path.is_file() else {}
-    host = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
     record[args.name or Path(args.ckpt).stem] = {
         "command": "python scripts/dev/judge_colorizer.py " + " ".join(sys.argv[1:]),
-        "host": f"{host}, {os.cpu_count()} cores, {platform.machine()}",
+        "host": cpu_name(),
         "photos": photos,
         "photos_median_colourfulness_error": float(np.median([p["colourfulness_error"] for p in photos])),
         "photos_within_20_percent": sum(p["colourfulness_error"] <= 0.2 for p in photos),
