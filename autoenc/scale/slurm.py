@@ -75,9 +75,17 @@ def sacct_works() -> bool:
         return False
 
 
-def follow_with_squeue() -> None:
+# squeue's final states; any other it shows (SIGNALING at the time-limit signal, COMPLETING and
+# PENDING across a requeue, CONFIGURING at a start, holds) is a job still under way
+FINAL_STATES = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "TIMEOUT"}
+
+
+def follow_with_squeue():
     """Clusters without accounting: submitit follows its jobs with squeue (which lists finished
-    jobs for MinJobAge, 5 minutes by default) instead of failing sacct on every poll."""
+    jobs for MinJobAge, 5 minutes by default) instead of failing sacct on every poll. A job counts
+    as finished in a final state only: submitit's own list takes the flags squeue shows for a
+    moment (SIGNALING, CONFIGURING) for an end, then fails the sweep for want of a result.
+    Returns the watcher now in use."""
     from submitit.slurm import slurm
 
     class SqueueInfoWatcher(slurm.SlurmInfoWatcher):
@@ -89,4 +97,8 @@ def follow_with_squeue() -> None:
             text = string.decode() if isinstance(string, bytes) else string
             return super().read_info("JobID|State|NodeList\n" + text)
 
+        def is_done(self, job_id: str, mode: str = "standard") -> bool:
+            return self.get_state(job_id, mode=mode).split(" ")[0].upper() in FINAL_STATES
+
     slurm.SlurmJob.watcher = SqueueInfoWatcher(delay_s=60)
+    return slurm.SlurmJob.watcher
